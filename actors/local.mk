@@ -1,0 +1,1 @@
+# actors/local.mk - this folder's part of the one Makefile (see Makefile.am).

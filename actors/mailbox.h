@@ -1,0 +1,50 @@
+/*
+ * mailbox.h - the inbox of an actor's thread (one per IO thread).
+ *
+ * Promises:
+ *  - Many producers, one consumer: any thread may post, only the owning
+ *    thread takes. Posting never blocks and never allocates; a full mailbox
+ *    says so and the poster decides (retry later, or count and drop only
+ *    what may be dropped).
+ *  - Publish, then notify, and notify only a sleeper: the eventfd is written
+ *    only when the owner has announced it is about to sleep in epoll_wait,
+ *    so a busy owner is never woken by syscall.
+ *  - Messages are pointers; what they point to belongs to the receiver
+ *    once taken.
+ */
+#ifndef PMQ_MAILBOX_H
+#define PMQ_MAILBOX_H
+
+#include <stdbool.h>
+
+struct pmq_mailbox;
+
+/* capacity: how many messages may wait (rounded up internally; at least
+ * capacity fit). Returns 0 or -errno. */
+int mailbox_create(struct pmq_mailbox **out, unsigned capacity);
+void mailbox_destroy(struct pmq_mailbox *mb);
+
+/* The eventfd the owner adds to its epoll set (EPOLLIN). */
+int mailbox_fd(const struct pmq_mailbox *mb);
+
+/* Any thread. false: full, nothing was posted. */
+bool mailbox_post(struct pmq_mailbox *mb, void *msg);
+
+/* Owner only. NULL when empty. */
+void *mailbox_take(struct pmq_mailbox *mb);
+
+/*
+ * Owner only, around epoll_wait:
+ *   if (mailbox_prepare_sleep(mb)) { epoll_wait(..., timeout); }
+ *   mailbox_woke(mb);              // clears the flag, drains the eventfd
+ *   while ((m = mailbox_take(mb))) ...
+ * prepare_sleep returns false when messages are already waiting (then do
+ * not sleep: poll epoll with timeout 0).
+ */
+bool mailbox_prepare_sleep(struct pmq_mailbox *mb);
+void mailbox_woke(struct pmq_mailbox *mb);
+
+/* Messages waiting now (approximate, for stats). */
+unsigned mailbox_depth(const struct pmq_mailbox *mb);
+
+#endif

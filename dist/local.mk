@@ -1,0 +1,1 @@
+# dist/local.mk - packaging: systemd unit, debian/, rpm spec, man pages, logrotate.

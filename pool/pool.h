@@ -1,0 +1,72 @@
+/*
+ * pool.h - a bounded executor pool: fixed workers, one lock-free queue.
+ *
+ * Promises:
+ *  - pool_try_submit() never blocks and never allocates: the task goes into
+ *    the pool's ring, or the call fails at once with -EBUSY and the caller
+ *    answers 503 itself. At most queue_size tasks wait at any time.
+ *  - A task dequeued after its deadline is handed to its expire callback
+ *    (answer 504) instead of run, and counted as expired.
+ *  - Idle workers sleep on a Concurrency Kit event count (futex), never spin
+ *    and never sched_yield() in a loop.
+ *  - Task memory belongs to the caller; the pool only passes the pointer
+ *    along. A task is given to exactly one of run / expire / (at shutdown)
+ *    cancel.
+ */
+#ifndef PMQ_POOL_H
+#define PMQ_POOL_H
+
+#include <stdint.h>
+
+struct pmq_pool;
+struct pmq_task;
+
+typedef void pmq_task_fn(struct pmq_task *t);
+
+/* Embed this at the start of (or anywhere in) your request structure. */
+struct pmq_task {
+	pmq_task_fn *run;       /* on a worker, deadline not passed */
+	pmq_task_fn *expire;    /* on a worker, deadline passed: answer 504 */
+	uint64_t enqueued_ns;   /* set by pool_try_submit (monotonic) */
+	uint64_t deadline_ns;   /* set by pool_try_submit: enqueued + timeout */
+};
+
+struct pmq_pool_config {
+	const char *name;       /* "get", "put", "heartbeat": used in logs, stats */
+	unsigned threads;       /* >= 1 */
+	unsigned queue_size;    /* >= 1: the bound, exactly */
+	uint64_t timeout_ns;    /* request deadline measured from enqueue */
+};
+
+struct pmq_pool_stats {
+	unsigned threads;
+	unsigned queue_size;
+	unsigned queued;        /* waiting now */
+	uint64_t submitted;     /* accepted into the queue */
+	uint64_t rejected_busy; /* try_submit said -EBUSY */
+	uint64_t expired;       /* handed to expire */
+	uint64_t completed;     /* handed to run and returned */
+	uint64_t wait_p50_us;   /* queue wait, from a histogram of all dequeues */
+	uint64_t wait_p99_us;
+};
+
+/* Starts the workers. Returns 0 or -errno. */
+int pool_create(struct pmq_pool **out, const struct pmq_pool_config *cfg);
+
+/* Any thread. 0, or -EBUSY when the queue holds queue_size tasks already,
+ * or -ESHUTDOWN once pool_stop() has begun. */
+int pool_try_submit(struct pmq_pool *p, struct pmq_task *t);
+
+/* Tasks waiting now. */
+unsigned pool_queued(const struct pmq_pool *p);
+void pool_stats(const struct pmq_pool *p, struct pmq_pool_stats *out);
+const char *pool_name(const struct pmq_pool *p);
+
+/*
+ * Stop accepting, let the workers finish every queued task (run or expire as
+ * usual), then join them. Safe to call once; pool_destroy() frees.
+ */
+void pool_stop(struct pmq_pool *p);
+void pool_destroy(struct pmq_pool *p);
+
+#endif

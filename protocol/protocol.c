@@ -1,0 +1,3 @@
+/* placeholder: replaced by the codec */
+#include "config.h"
+#include "protocol/protocol.h"

@@ -1,0 +1,203 @@
+/*
+ * protocol.h - the MetaQ text protocol: decoder, encoder, command table.
+ *
+ * Promises (see ../shared/protocol.md for the wire format, byte for byte):
+ *  - Pure: no I/O, no allocation, no global mutable state. Linked unchanged
+ *    into pulsemqd, libpulsemq, the CLI and the bench.
+ *  - The decoder works over a caller-owned buffer and returns views into it;
+ *    a view is valid only while the caller keeps those bytes.
+ *  - Every decode ends in exactly one of: a whole message (and how many bytes
+ *    it used), "need more bytes", or a typed error that says what to answer
+ *    and whether the stream can be resynchronised or must be closed.
+ */
+#ifndef PMQ_PROTOCOL_H
+#define PMQ_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits. Defaults of the configurable ones; the daemon's config table
+ * (server/config.c) can change them per instance through struct pmq_limits. */
+#define PMQ_MAX_LINE_BYTES_DEFAULT 1024        /* a command line, \r\n included */
+#define PMQ_MAX_BODY_BYTES_DEFAULT (1u << 20)  /* put/sync/result/value body */
+#define PMQ_TOPIC_MAX_BYTES 255                /* topic names become directory names */
+#define PMQ_MAX_TOKENS 12                      /* more than any command has */
+#define PMQ_ERROR_TEXT_BYTES 160               /* room for one line of English */
+
+/* The opaque MetaQ uses when `version` or `stats` carry none. */
+#define PMQ_OPAQUE_DEFAULT INT32_MAX
+
+/* Where the runtime sends a decoded command. */
+enum pmq_route {
+	PMQ_ROUTE_IO,        /* handled on the IO thread (quit, result, value, debug) */
+	PMQ_ROUTE_GET,       /* get pool */
+	PMQ_ROUTE_PUT,       /* put pool */
+	PMQ_ROUTE_HEARTBEAT, /* heartbeat pool */
+	PMQ_ROUTE_NONE,      /* no processor: answered 503 (sync) */
+};
+
+/*
+ * The command table: name on the wire, route, and whether a body follows the
+ * line. X(ID, "word", route, has_body)
+ */
+#define PMQ_COMMANDS(X)                                        \
+	X(PUT, "put", PMQ_ROUTE_PUT, true)                     \
+	X(GET, "get", PMQ_ROUTE_GET, false)                    \
+	X(OFFSET, "offset", PMQ_ROUTE_GET, false)              \
+	X(VERSION, "version", PMQ_ROUTE_HEARTBEAT, false)      \
+	X(STATS, "stats", PMQ_ROUTE_HEARTBEAT, false)          \
+	X(QUIT, "quit", PMQ_ROUTE_IO, false)                   \
+	X(TRANSACTION, "transaction", PMQ_ROUTE_PUT, false)    \
+	X(SYNC, "sync", PMQ_ROUTE_NONE, true)                  \
+	X(DEBUG, "debug", PMQ_ROUTE_IO, false)                 \
+	X(RESULT, "result", PMQ_ROUTE_IO, true)                \
+	X(VALUE, "value", PMQ_ROUTE_IO, true)
+
+enum pmq_cmd {
+	PMQ_CMD_NONE = 0,
+#define PMQ_X_ENUM(id, word, route, body) PMQ_CMD_##id,
+	PMQ_COMMANDS(PMQ_X_ENUM)
+#undef PMQ_X_ENUM
+	PMQ_CMD_COUNT
+};
+
+struct pmq_cmd_info {
+	const char *word;
+	enum pmq_route route;
+	bool has_body;
+};
+
+/* Table row for a command; NULL for PMQ_CMD_NONE or out of range. */
+const struct pmq_cmd_info *pmq_cmd_info(enum pmq_cmd cmd);
+const char *pmq_cmd_name(enum pmq_cmd cmd); /* "put", ...; "?" if unknown */
+
+enum pmq_tx_type {
+	PMQ_TX_NONE = 0,
+	PMQ_TX_BEGIN,
+	PMQ_TX_PREPARE,
+	PMQ_TX_COMMIT_ONE_PHASE,
+	PMQ_TX_COMMIT_TWO_PHASE,
+	PMQ_TX_ROLLBACK,
+	PMQ_TX_RECOVER,
+	PMQ_TX_FORGET,
+	PMQ_TX_END,
+};
+const char *pmq_tx_type_name(enum pmq_tx_type t);
+
+/* A span of bytes inside the caller's buffer. ptr == NULL means "absent",
+ * which differs from present-but-empty (ptr != NULL, len == 0). */
+struct pmq_view {
+	const char *ptr;
+	size_t len;
+};
+
+/*
+ * One decoded message, request or response. Only the fields of its command
+ * are meaningful; the decoder zeroes the rest.
+ */
+struct pmq_msg {
+	enum pmq_cmd cmd;
+	int32_t opaque;
+	bool compat_spelling;   /* a MetaQ "v..."/"q..." word, not the exact one */
+
+	struct pmq_view topic;  /* put get offset sync */
+	struct pmq_view group;  /* get offset */
+	int32_t partition;      /* put get offset sync; -1 = broker picks (put) */
+	int64_t offset;         /* get offset */
+	int32_t max_size;       /* get */
+	int32_t flag;           /* put sync */
+	int32_t checksum;       /* put sync; -1 = not sent */
+	int64_t msgid;          /* sync */
+	struct pmq_view txkey;  /* put (optional), transaction */
+	struct pmq_view body;   /* put sync result value */
+	int32_t code;           /* result */
+
+	struct pmq_view item;   /* stats: ptr NULL = none, len 0 = "" */
+
+	/* transaction */
+	struct pmq_view session_id;
+	enum pmq_tx_type tx_type;
+	bool has_tx_timeout;
+	int32_t tx_timeout;
+	struct pmq_view unique_qualifier; /* ptr NULL = absent */
+
+	/* debug sleep POOL MS OPAQUE */
+	struct pmq_view debug_verb; /* "sleep" */
+	struct pmq_view debug_pool; /* "get" | "put" | "heartbeat" */
+	int32_t debug_ms;
+};
+
+struct pmq_limits {
+	size_t max_line_bytes;
+	size_t max_body_bytes;
+};
+/* { PMQ_MAX_LINE_BYTES_DEFAULT, PMQ_MAX_BODY_BYTES_DEFAULT } */
+extern const struct pmq_limits pmq_limits_default;
+
+enum pmq_decode_status {
+	PMQ_DECODE_OK,        /* *out is a whole message, *consumed bytes used */
+	PMQ_DECODE_NEED_MORE, /* nothing consumed; call again with more bytes */
+	PMQ_DECODE_ERROR,     /* *err says what to answer and what to do next */
+};
+
+enum pmq_error_action {
+	/* The bad line (and its body, if one could be skipped safely) is
+	 * *consumed bytes long: answer, drop them, and go on decoding. */
+	PMQ_ERR_RESYNC,
+	/* Framing is lost (untrusted body length, over-long line): answer, then
+	 * close the session. *consumed is meaningless. */
+	PMQ_ERR_CLOSE,
+};
+
+struct pmq_decode_error {
+	enum pmq_error_action action;
+	int code;        /* status code to answer with: 400 */
+	int32_t opaque;  /* the line's last token when it is a number, else 0 */
+	char text[PMQ_ERROR_TEXT_BYTES]; /* NUL-terminated body of the answer */
+};
+
+/*
+ * Decode one request (what the broker reads: every command of the table,
+ * including the client's result/value answers to broker heartbeats).
+ * Never reads past buf[len - 1]; never allocates.
+ */
+enum pmq_decode_status pmq_decode_request(const struct pmq_limits *lim,
+                                          const char *buf, size_t len,
+                                          struct pmq_msg *out, size_t *consumed,
+                                          struct pmq_decode_error *err);
+
+/*
+ * Decode one response (what a client reads): result, value, and the broker's
+ * own `version OPAQUE` heartbeat. Same contract as pmq_decode_request().
+ */
+enum pmq_decode_status pmq_decode_response(const struct pmq_limits *lim,
+                                           const char *buf, size_t len,
+                                           struct pmq_msg *out, size_t *consumed,
+                                           struct pmq_decode_error *err);
+
+/*
+ * Encoders. Each writes the whole message (line and body) into buf and
+ * returns its length. When cap is too small nothing useful is written and the
+ * return value is the length needed (snprintf semantics): callers check
+ * `n > cap`. Fields are taken as they are: encoding a value the decoder would
+ * reject (a bad topic name) is the caller's mistake.
+ */
+size_t pmq_encode(char *buf, size_t cap, const struct pmq_msg *m);
+
+/* `result CODE LEN OPAQUE\r\n` + body */
+size_t pmq_encode_result(char *buf, size_t cap, int code, const void *body,
+                         size_t len, int32_t opaque);
+/* Only the line of a value response, so the body can go out by writev. */
+size_t pmq_encode_value_head(char *buf, size_t cap, size_t body_len, int32_t opaque);
+/* Only the line of a result response. */
+size_t pmq_encode_result_head(char *buf, size_t cap, int code, size_t body_len,
+                              int32_t opaque);
+
+/* CRC-32 (IEEE, as zlib computes it) masked with 0x7FFFFFFF: MetaQ's checksum. */
+int32_t pmq_checksum(const void *data, size_t len);
+
+/* [A-Za-z0-9_.-], 1..255 bytes, not starting with '.' (so not "." or ".."). */
+bool pmq_topic_valid(const char *name, size_t len);
+
+#endif

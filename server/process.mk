@@ -1,0 +1,1 @@
+# server/process.mk - pulsemqd's process side: main, config, log, daemon.

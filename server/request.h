@@ -1,0 +1,42 @@
+/*
+ * request.h - the seam between the runtime and the processors.
+ *
+ * The runtime decodes a command on an IO thread, copies it into a
+ * struct pmq_request (which owns its bytes: the views of msg point into it),
+ * and runs the command's processor on the command's pool. A processor
+ * answers exactly once, through one of the reply calls, from any thread and
+ * at any later time (group commit answers puts from the flush thread).
+ * The reply call hands the answer to the session's IO thread and frees the
+ * request; after it the processor must not touch req again.
+ */
+#ifndef PMQ_REQUEST_H
+#define PMQ_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/protocol.h"
+
+struct pmq_request;
+
+/* Runs on a pool worker. ctx is what was registered. */
+typedef void pmq_processor_fn(struct pmq_request *req, void *ctx);
+
+/* At start-up, before the listeners open: cmd will be served by fn. A
+ * command with no processor is answered 503 "no processor for <cmd>". */
+int processor_register(enum pmq_cmd cmd, pmq_processor_fn *fn, void *ctx);
+
+/* The decoded command; views stay valid until the reply. */
+const struct pmq_msg *request_msg(const struct pmq_request *req);
+
+/* `result CODE LEN OPAQUE` + body. */
+void request_reply_result(struct pmq_request *req, int code,
+                          const void *body, size_t len);
+/* Same, body from a format (one line of English for errors). */
+void request_reply_resultf(struct pmq_request *req, int code,
+                           const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* `value LEN OPAQUE` + data (copied; data may be freed on return). */
+void request_reply_value(struct pmq_request *req, const void *data, size_t len);
+
+#endif

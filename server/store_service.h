@@ -1,0 +1,25 @@
+/*
+ * store_service.h - starts and stops what serves put / get / offset.
+ *
+ * main() calls store_service_start() after the config is loaded and before
+ * the listeners open (recovery happens here: a failure stops start-up), and
+ * store_service_stop() after the pools have drained. It registers the
+ * processors for put, get, offset (and transaction when supported) through
+ * processor_register(), and owns the flush thread.
+ */
+#ifndef PMQ_STORE_SERVICE_H
+#define PMQ_STORE_SERVICE_H
+
+#include "server/config.h"
+
+/* 0, or -errno with the reason already logged. */
+int store_service_start(const struct pmq_config *cfg);
+/* Flushes, answers what waits for a flush, and closes the store. */
+void store_service_stop(void);
+/* For `stats`: appends "key value\r\n" lines to buf (at most cap bytes) and
+ * returns the bytes written. */
+size_t store_service_stats(char *buf, size_t cap);
+/* Timer-driven housekeeping (retention); called off the IO threads. */
+void store_service_tick(void);
+
+#endif
