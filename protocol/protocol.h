@@ -160,7 +160,27 @@ struct pmq_decode_error {
 /*
  * Decode one request (what the broker reads: every command of the table,
  * including the client's result/value answers to broker heartbeats).
- * Never reads past buf[len - 1]; never allocates.
+ * Never reads past buf[len - 1]; never allocates. lim NULL means
+ * pmq_limits_default.
+ *
+ * Decisions where protocol.md leaves room (tests/unit/test_protocol_*.c
+ * pin each one down):
+ *  - `stats`: 1 token = item none, opaque PMQ_OPAQUE_DEFAULT; 2 tokens = the
+ *    token is the OPAQUE when it parses as int32 (MetaQ), else the ITEM with
+ *    the default opaque ([ext] `stats ITEM`); 3 tokens = ITEM OPAQUE, where
+ *    `stats  OP` (two spaces) is item "" and the only line allowed an empty
+ *    token.
+ *  - MetaQ spellings: an unknown word starting with 'v' is version, with 'q'
+ *    quit (compat_spelling = true). Exact words win, so `value` is value.
+ *  - A body command's length token is read before anything else on the
+ *    line: when it is missing, not a number, negative or over max_body_bytes
+ *    the error is CLOSE; otherwise any later error is RESYNC and *consumed
+ *    covers line and body (NEED_MORE until the body is all there).
+ *  - transaction TIMEOUT is digits only; debug sleep MS is 0..60000;
+ *    get MAXSIZE <= 0 decodes (the get processor answers 400).
+ *  - Any byte below 0x20 or 0x7f in a line is a 400 (NUL, tab, bare \r or \n).
+ *  - Error texts start with "bad request: " ("bad response: " when decoding
+ *    responses).
  */
 enum pmq_decode_status pmq_decode_request(const struct pmq_limits *lim,
                                           const char *buf, size_t len,
@@ -180,8 +200,12 @@ enum pmq_decode_status pmq_decode_response(const struct pmq_limits *lim,
  * Encoders. Each writes the whole message (line and body) into buf and
  * returns its length. When cap is too small nothing useful is written and the
  * return value is the length needed (snprintf semantics): callers check
- * `n > cap`. Fields are taken as they are: encoding a value the decoder would
- * reject (a bad topic name) is the caller's mistake.
+ * `n > cap`. No NUL terminator is written. pmq_encode() takes put/sync/
+ * result/value body lengths from m->body, writes put/sync CHECKSUM unless
+ * it is -1, optional views only when their ptr is set, and stats as
+ * `stats OPAQUE` (item none) or `stats ITEM OPAQUE`; it returns 0 for
+ * PMQ_CMD_NONE. Fields are taken as they are: encoding a value the decoder
+ * would reject (a bad topic name) is the caller's mistake.
  */
 size_t pmq_encode(char *buf, size_t cap, const struct pmq_msg *m);
 

@@ -43,6 +43,8 @@ static inline void diag(const char *fmt, ...)
 }
 
 static inline bool tap_vok(bool pass, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static inline bool tap_vok(bool pass, const char *fmt, va_list ap)
 {
 	tap_run++;
 	if (!pass)

@@ -1,3 +1,0 @@
-/* placeholder: replaced by the codec */
-#include "config.h"
-#include "protocol/protocol.h"
