@@ -1,0 +1,28 @@
+/*
+ * hist.h - a lock-free log-linear histogram of microseconds.
+ *
+ * Values below 16 have a bucket each; above, every power of two is split
+ * into 8 buckets, so a reported percentile is within 12.5% of the truth.
+ * Recording is one atomic increment; any thread may record or read.
+ */
+#ifndef PMQ_HIST_H
+#define PMQ_HIST_H
+
+#include <stdint.h>
+
+#define HIST_LINEAR 16u         /* exact buckets 0..15 */
+#define HIST_SUB_BITS 3u        /* 8 buckets per power of two above */
+#define HIST_MAX_EXP 40u        /* 2^40 us is 12 days: beyond is clamped */
+#define HIST_BUCKETS (HIST_LINEAR + (HIST_MAX_EXP - 4u + 1u) * (1u << HIST_SUB_BITS))
+
+struct pmq_hist {
+	uint64_t bucket[HIST_BUCKETS];
+};
+
+void hist_record(struct pmq_hist *h, uint64_t us);
+/* The value below which permille/1000 of the recordings fall (the upper
+ * edge of the bucket that holds that rank); 0 when nothing was recorded. */
+uint64_t hist_percentile(const struct pmq_hist *h, unsigned permille);
+uint64_t hist_total(const struct pmq_hist *h);
+
+#endif
