@@ -10,7 +10,7 @@
  * of them sees the other's store: either the owner sees the message and
  * stays awake, or the poster sees the flag and writes the eventfd.
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <stdint.h>

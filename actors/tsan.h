@@ -9,7 +9,7 @@
 #ifndef PMQ_TSAN_H
 #define PMQ_TSAN_H
 
-#include "config.h"
+#include <config.h>
 
 #ifdef PMQ_TSAN
 #include <sanitizer/tsan_interface.h>

@@ -10,7 +10,7 @@
  * tick an advance will scan; after an advance to tick tn it is tn itself,
  * because entries of tick tn later than now must be looked at again.
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <stdlib.h>

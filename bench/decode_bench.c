@@ -8,7 +8,7 @@
  * not --enable-debug.
  *   bench/decode_bench [COMMANDS]     (default 200000 per pass)
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 #include <stdlib.h>

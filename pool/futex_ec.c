@@ -1,5 +1,5 @@
 /* futex_ec.c - futex wait/wake and the monotonic clock for ck_ec. */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <limits.h>

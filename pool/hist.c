@@ -1,5 +1,5 @@
 /* hist.c - log-linear buckets, see hist.h. */
-#include "config.h"
+#include <config.h>
 
 #include <ck_pr.h>
 

@@ -17,7 +17,7 @@
  * sleepers through the futex. A task published after the snapshot changes
  * the count, so the wait returns at once: no lost wake-up.
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <pthread.h>

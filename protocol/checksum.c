@@ -1,5 +1,5 @@
 /* checksum.c - MetaQ's message checksum: zlib's CRC-32 masked to 31 bits. */
-#include "config.h"
+#include <config.h>
 
 #include <zlib.h>
 

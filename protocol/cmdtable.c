@@ -1,6 +1,6 @@
 /* cmdtable.c - the command table (from the X-macro in protocol.h), its
  * parser rows, word lookup, and transaction type names. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
  * parser. The order matters: a bad line whose body length is still readable
  * is skipped together with its body, so the next command is found.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 #include <string.h>

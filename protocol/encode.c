@@ -3,7 +3,7 @@
  * value is the whole length; when it exceeds cap the buffer holds nothing
  * useful. No NUL is written (bodies are bytes).
  */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* parse_ctl.c - control commands (version, stats, quit, debug) and the two
  * response words (result, value). */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* parse_data.c - the data commands: put, sync, get, offset. The decoder has
  * already checked the body length token of put and sync and set m->body. */
-#include "config.h"
+#include <config.h>
 
 #include "protocol/codec.h"
 

@@ -1,5 +1,5 @@
 /* parse_tx.c - transaction commands and transaction keys. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* tokens.c - splitting a line into token views, strict numbers, error text. */
-#include "config.h"
+#include <config.h>
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* topic.c - topic (and group) names: they become directory names on disk. */
-#include "config.h"
+#include <config.h>
 
 #include "protocol/protocol.h"
 

@@ -1,5 +1,5 @@
 /* libFuzzer target: the request decoder (what the broker reads). */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <stdio.h>

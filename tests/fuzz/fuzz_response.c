@@ -1,5 +1,5 @@
 /* libFuzzer target: the response decoder (what a client reads). */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <stdio.h>

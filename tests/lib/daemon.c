@@ -1,7 +1,7 @@
 /*
  * daemon.c - start the real pulsemqd for a test and talk to it (daemon.h).
  */
-#include "config.h"
+#include <config.h>
 
 #include <dirent.h>
 #include <errno.h>

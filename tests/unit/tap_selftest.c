@@ -1,5 +1,5 @@
 /* The TAP emitter itself: what a passing and a failing check print. */
-#include "config.h"
+#include <config.h>
 
 #include <unistd.h>
 #include <sys/wait.h>

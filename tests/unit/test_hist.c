@@ -1,5 +1,5 @@
 /* The queue-wait histogram: exact small values, bounded error above. */
-#include "config.h"
+#include <config.h>
 
 #include "pool/hist.h"
 #include "tests/tap.h"

@@ -1,6 +1,6 @@
 /* The mailbox: FIFO, capacity, notify-only-a-sleeper, and no lost wake-ups
  * with several producers and a consumer sleeping in epoll_wait. */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <poll.h>

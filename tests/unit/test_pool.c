@@ -1,6 +1,6 @@
 /* The executor pool: the exact bound, expiry, exactly-once under
  * multi-producer stress, stats, draining stop and idle sleep. */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* The requests and responses of protocol.md, decoded field by field, with
  * every MetaQ token-count form; plus the command table, CRC and topics. */
-#include "config.h"
+#include <config.h>
 
 #include "protocol/protocol.h"
 #include "tests/tap.h"

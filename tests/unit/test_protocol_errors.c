@@ -1,6 +1,6 @@
 /* Malformed input, table-driven: each line gets its 400 text, its opaque and
  * the right decision (RESYNC and how much to skip, or CLOSE). */
-#include "config.h"
+#include <config.h>
 
 #include "protocol/protocol.h"
 #include "tests/tap.h"

@@ -1,7 +1,7 @@
 /* Encoders: encode -> decode gives the same fields for every command, the
  * canonical forms come back byte for byte, and small buffers are handled
  * the snprintf way. */
-#include "config.h"
+#include <config.h>
 
 #include "protocol/protocol.h"
 #include "tests/tap.h"

@@ -1,6 +1,6 @@
 /* Incremental decoding: every message decodes the same whole, grown one byte
  * at a time, and inside pipelined streams read in chunks of any size. */
-#include "config.h"
+#include <config.h>
 
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 /* The timer wheel: never early, at most one tick late, wrap-around, cancel,
  * rescheduling from a callback, and many entries. Time is simulated. */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <stdint.h>
