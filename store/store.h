@@ -1,0 +1,164 @@
+/*
+ * store.h - the durable message store: topics, partitions, segments.
+ *
+ * Layout and records are MetaQ's (doc/store-format.md, format version 1):
+ * data_dir/<topic>-<partition>/<20-digit start offset>.meta segment files
+ * holding records `int32 len | int32 checksum | int64 msgid | int32 flag |
+ * payload` (big-endian). Offsets are byte positions in the partition's log.
+ *
+ * Promises:
+ *  - No threads inside and no logging: callers (server/) own the threads;
+ *    failures come back as -errno plus one line of English in err, and
+ *    things worth logging (a truncated torn tail) go to the notice callback.
+ *  - Thread-safe: any thread may call any function on an open store. Each
+ *    partition has one append lock; appends to different partitions run in
+ *    parallel; fsync and pread run without that lock held.
+ *  - An append is written (pwrite) but not yet durable; readers see only
+ *    what a store_partition_flush() has made durable (the readable end).
+ *  - Space is reserved (zero-filled and synced, io.h) before a record is
+ *    written, so a full disk fails the append instead of a later flush.
+ *    The zeros after the last record are cut at store_close() and, after a
+ *    crash, by recovery.
+ *  - After a failed fsync a partition refuses appends until the store is
+ *    reopened: what the page cache holds is then unknown (fsyncgate).
+ *  - store_open() recovers: segments must line up (start + size == next
+ *    start) or the open fails naming the files; the last segment of each
+ *    partition is scanned record by record and a torn tail is truncated.
+ *  - The data directory is locked (flock on data_dir/pulsemq.lock): a
+ *    second store_open() on it fails with -EBUSY while the first is open.
+ */
+#ifndef PMQ_STORE_H
+#define PMQ_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "store/io.h"
+
+/* Bytes of English an error message may take (store functions' err). */
+#define STORE_ERR_BYTES 256
+
+struct store;
+struct store_partition;
+
+struct store_options {
+	const char *data_dir;        /* created if missing */
+	int broker_id;               /* 0..1023, part of every message id */
+	int64_t segment_bytes;       /* a segment rolls over at this size */
+	/* Per-topic segment size, or NULL to use segment_bytes for all. */
+	int64_t (*topic_segment_bytes)(void *ctx, const char *topic);
+	void *topic_ctx;
+	/* Recovery notices ("truncated N bytes ..."); may be NULL. */
+	void (*notice)(void *ctx, const char *msg);
+	void *notice_ctx;
+	const struct store_io *io;   /* NULL: the real syscalls */
+};
+
+struct store_stats {
+	uint64_t appends;            /* records appended */
+	uint64_t append_bytes;       /* bytes appended (headers included) */
+	uint64_t append_errors;      /* appends refused or failed */
+	uint64_t fsyncs;             /* fsync calls on segment files */
+	uint64_t fsync_errors;
+	uint64_t reads;              /* successful reads */
+	uint64_t read_bytes;
+	uint64_t truncated_bytes;    /* cut from torn tails at open */
+	uint64_t segments_deleted;   /* by retention */
+	uint64_t partitions;
+	uint64_t segments;
+};
+
+/* Opens (creating data_dir when missing), locks and recovers the store.
+ * 0, or -errno with the reason in err. */
+int store_open(struct store **out, const struct store_options *o,
+               char *err, size_t errlen);
+/* Closes files and frees. Does not flush: the caller flushes first. */
+void store_close(struct store *st);
+
+void store_get_stats(struct store *st, struct store_stats *s);
+
+/* The partition if it exists (on disk or created since), else NULL.
+ * The pointer stays valid until store_close(). */
+struct store_partition *store_partition_find(struct store *st, const char *topic,
+                                             size_t len, int32_t partition);
+/* The partition, created (directory + first segment) when missing.
+ * 0 or -errno with err. */
+int store_partition_open(struct store *st, const char *topic, size_t len,
+                         int32_t partition, struct store_partition **out,
+                         char *err, size_t errlen);
+/* Round robin over 0..n-1 per topic (for `put` with partition -1). */
+int32_t store_pick_partition(struct store *st, const char *topic, size_t len,
+                             int32_t n);
+/* Calls fn for every partition (under the store's map lock: fn must not
+ * open partitions). */
+void store_foreach_partition(struct store *st,
+                             void (*fn)(struct store_partition *p, void *ctx),
+                             void *ctx);
+
+const char *store_partition_topic(const struct store_partition *p);
+int32_t store_partition_id(const struct store_partition *p);
+
+struct store_append {
+	int64_t msgid;   /* the id given to the message */
+	int64_t offset;  /* where its record starts */
+	int64_t end;     /* where it ends: durable once the flushed end >= end */
+};
+
+/*
+ * Appends one record (generating its message id) under the partition's
+ * append lock, rolling to a new segment when this one would pass
+ * segment_bytes. 0, or -errno (-ENOSPC, -EIO, -EROFS for a partition
+ * that failed an fsync, -EMSGSIZE) with err; on failure nothing was
+ * appended and nothing will become readable.
+ */
+int store_partition_append(struct store_partition *p, int32_t flag,
+                           const void *payload, size_t len,
+                           struct store_append *out, char *err, size_t errlen);
+
+/*
+ * Makes everything appended so far durable (fsync of each segment written
+ * since the last flush) and advances the readable end. One flush at a time
+ * per partition; appends continue meanwhile. *flushed is the readable end
+ * afterwards (also on failure). 0 or -errno with err.
+ */
+int store_partition_flush(struct store_partition *p, int64_t *flushed,
+                          char *err, size_t errlen);
+/* Appended but not yet flushed: messages and whether any bytes wait. */
+uint64_t store_partition_unflushed(struct store_partition *p);
+bool store_partition_dirty(struct store_partition *p);
+
+enum store_read_status {
+	STORE_READ_OK,      /* len bytes at offset were copied */
+	STORE_READ_BEFORE,  /* offset is before the first segment: moved = its start */
+	STORE_READ_END,     /* offset is at or past the readable end: moved = end */
+};
+
+struct store_read {
+	enum store_read_status status;
+	size_t len;
+	int64_t moved;
+};
+
+/* Copies up to max bytes of the log from offset, within one segment and
+ * below the readable end, into buf. 0 (see r->status) or -errno with err. */
+int store_partition_read(struct store_partition *p, int64_t offset, void *buf,
+                         size_t max, struct store_read *r, char *err, size_t errlen);
+
+/* The start of the segment holding offset; the first start if before it;
+ * the readable end if at or past it. -ENOENT when the partition holds no
+ * readable bytes. */
+int store_partition_nearest(struct store_partition *p, int64_t offset, int64_t *out);
+
+/* First start and readable end. */
+void store_partition_bounds(struct store_partition *p, int64_t *first, int64_t *end);
+
+/* Deletes whole segments, oldest first and never the last one, whose file
+ * was last modified before cutoff. Returns how many were deleted, or
+ * -errno with err (those deleted before the error stay deleted). */
+int store_partition_expire(struct store_partition *p, time_t cutoff,
+                           char *err, size_t errlen);
+
+#endif
