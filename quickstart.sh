@@ -19,7 +19,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # Every Debian package the build and the test suite use. .ci/run adds what
 # only CI needs (clang for TSan and the fuzzers).
 build_deps=(gcc make autoconf automake libtool pkgconf
-            libck-dev libinih-dev zlib1g-dev libsystemd-dev)
+            libck-dev libinih-dev zlib1g-dev libsystemd-dev
+            libmicrohttpd-dev)
 
 say() { printf 'quickstart: %s\n' "$*" >&2; }
 

@@ -11,6 +11,13 @@
  *  - After config_load() returns, struct pmq_config is read-only and may be
  *    read from any thread without locks.
  */
+/*
+ * NOTE for every file in server/: `#include <config.h>` there finds THIS
+ * file (the including file's directory is searched first), not autoconf's,
+ * so PACKAGE_VERSION, HAVE_SYSTEMD, HAVE_MHD, PMQ_DEBUG and _GNU_SOURCE go
+ * missing without a word. Write `#include <config.h>` as the first line of
+ * a .c file in server/ instead (angle brackets search only -I paths).
+ */
 #ifndef PMQ_CONFIG_H
 #define PMQ_CONFIG_H
 
@@ -75,6 +82,9 @@ struct pmq_config {
 	char pidfile[1024];
 	bool daemonize;
 
+	/* monitoring (server/metrics.h) */
+	char metrics_listen[256];   /* "ADDR:PORT" for GET /metrics; "" = off */
+
 	struct pmq_topic_config *topics; /* [topic=NAME] sections */
 	size_t ntopics;
 };
@@ -82,7 +92,7 @@ struct pmq_config {
 /*
  * Parses the command line (-c FILE, -l, -p, -D, -t, -d, -P, -o KEY=VALUE, -v,
  * -h, -V) and the config file into c, defaults first. Returns 0 to run,
- * 1 when the caller should exit 0 (--help / -V printed), or -1 with a
+ * 1 when the caller should exit 0 (--help, -V or --print-config printed), or -1 with a
  * one-line message in err (unknown key with a "did you mean", value out of
  * range with the range, unreadable file): the caller prints it and exits 2.
  */

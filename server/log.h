@@ -21,6 +21,14 @@ int log_enabled(enum pmq_log_level level);
 void log_at(enum pmq_log_level level, const char *file, int line,
             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * During start-up main() turns this on so that warnings and errors also reach
+ * fd 2 (the terminal, or the daemonise pipe to the waiting parent) when the
+ * log itself goes to a file or syslog; it turns it off once ready. Lines are
+ * never copied when the log already is stderr.
+ */
+void log_copy_to_stderr(int on);
+
 #define pmq_log(level, ...) \
 	do { if (log_enabled(level)) log_at(level, __FILE__, __LINE__, __VA_ARGS__); } while (0)
 

@@ -1,0 +1,220 @@
+/*
+ * request.c - the processor seam (request.h): the processor table, a
+ * decoded command's copy for the pools, and the replies back to the IO
+ * threads.
+ */
+#include <config.h> /* autoconf's: "config.h" here would be server/config.h */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actors/clock.h"
+#include "server/log.h"
+#include "server/request.h"
+#include "server/runtime.h"
+
+/* How long a worker keeps retrying a full IO mailbox before it gives the
+ * answer up (counted as replies_dropped). The IO thread drains thousands
+ * of messages per loop, so this is only reached when it is wedged. */
+#define REPLY_POST_BUDGET_MS 2000
+
+struct processor {
+	pmq_processor_fn *fn;
+	void *ctx;
+};
+
+/* Written at start-up only (before any thread of the runtime exists). */
+static struct processor processors[PMQ_CMD_COUNT];
+
+struct pmq_request {
+	struct pmq_task task;   /* what the pool sees */
+	struct pmq_handle h;    /* whom to answer */
+	enum rt_pool pool;
+	pmq_processor_fn *fn;
+	void *ctx;
+	int32_t sleep_ms;       /* debug sleep: run this instead of fn */
+	size_t reserve;         /* output reserved on the session (gets) */
+	struct pmq_msg msg;     /* views point into data */
+	size_t len;
+	char data[];
+};
+
+int processor_register(enum pmq_cmd cmd, pmq_processor_fn *fn, void *ctx)
+{
+	if (cmd <= PMQ_CMD_NONE || cmd >= PMQ_CMD_COUNT || !fn)
+		return -EINVAL;
+	processors[cmd].fn = fn;
+	processors[cmd].ctx = ctx;
+	return 0;
+}
+
+pmq_processor_fn *processor_lookup(enum pmq_cmd cmd, void **ctx)
+{
+	if (cmd <= PMQ_CMD_NONE || cmd >= PMQ_CMD_COUNT)
+		return NULL;
+	*ctx = processors[cmd].ctx;
+	return processors[cmd].fn;
+}
+
+const struct pmq_msg *request_msg(const struct pmq_request *req)
+{
+	return &req->msg;
+}
+
+static void rebase(struct pmq_view *v, const char *from, char *to)
+{
+	if (v->ptr)
+		v->ptr = to + (v->ptr - from);
+}
+
+struct pmq_request *request_new(const struct pmq_msg *m, const char *raw,
+                                size_t len, struct pmq_handle h,
+                                enum rt_pool pool)
+{
+	struct pmq_request *r = malloc(sizeof(*r) + len);
+
+	if (!r)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	memcpy(r->data, raw, len);
+	r->len = len;
+	r->h = h;
+	r->pool = pool;
+	r->msg = *m;
+	struct pmq_view *views[] = { &r->msg.topic, &r->msg.group, &r->msg.txkey,
+	                             &r->msg.body, &r->msg.item, &r->msg.session_id,
+	                             &r->msg.unique_qualifier, &r->msg.debug_verb,
+	                             &r->msg.debug_pool };
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+		rebase(views[i], raw, r->data);
+	r->fn = processor_lookup(m->cmd, &r->ctx);
+	return r;
+}
+
+void request_free(struct pmq_request *req)
+{
+	free(req);
+}
+
+void request_set_reserve(struct pmq_request *req, size_t bytes)
+{
+	req->reserve = bytes;
+}
+
+void request_set_sleep(struct pmq_request *req, int32_t ms)
+{
+	req->sleep_ms = ms;
+	req->fn = NULL;
+}
+
+static void task_run(struct pmq_task *t)
+{
+	struct pmq_request *req = (struct pmq_request *)t;
+
+	if (req->fn) {
+		req->fn(req, req->ctx);
+		return;
+	}
+	/* debug sleep: hold this worker, as a slow request would. */
+	struct timespec ts = { req->sleep_ms / 1000, (long)(req->sleep_ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	request_reply_result(req, 200, NULL, 0);
+}
+
+static void task_expire(struct pmq_task *t)
+{
+	struct pmq_request *req = (struct pmq_request *)t;
+	uint64_t waited = (clock_now_ns() - t->enqueued_ns) / 1000000u;
+
+	request_reply_resultf(req, 504, "%s waited %llu ms in the %s pool queue, over "
+	                      "request_timeout_ms %d: not executed, retry later",
+	                      pmq_cmd_name(req->msg.cmd), (unsigned long long)waited,
+	                      rt_pool_name(req->pool), (int)rt.cfg->request_timeout_ms);
+}
+
+int request_submit(struct pmq_request *req)
+{
+	req->task.run = task_run;
+	req->task.expire = task_expire;
+	return pool_try_submit(rt.pools[req->pool], &req->task);
+}
+
+void reply_post(struct pmq_handle h, bool prio, struct outbuf *b)
+{
+	b->msg.type = IOM_REPLY;
+	b->msg.h = h;
+	b->prio = prio;
+	atomic_fetch_add(&rt.replies_busy, 1);
+	if (!atomic_load(&rt.replies_open) ||
+	    !io_post_wait(rt.io[h.io], &b->msg, REPLY_POST_BUDGET_MS)) {
+		if (atomic_load(&rt.replies_open))
+			pmq_log(PMQ_LOG_WARN, "IO thread %u mailbox full for %d ms: "
+			        "an answer was dropped", h.io, REPLY_POST_BUDGET_MS);
+		stats_inc(&rt.shared, ST_REPLIES_DROPPED);
+		free(b);
+	}
+	atomic_fetch_sub(&rt.replies_busy, 1);
+}
+
+static void reply_done(struct pmq_request *req, struct outbuf *b)
+{
+	struct pmq_handle h = req->h;
+	bool prio = req->pool == RT_POOL_HEARTBEAT;
+	size_t reserve = req->reserve;
+
+	free(req);
+	if (!b) {
+		pmq_log(PMQ_LOG_ERROR, "out of memory encoding an answer: dropped");
+		stats_inc(&rt.shared, ST_REPLIES_DROPPED);
+		return;
+	}
+	b->reserved = reserve;
+	reply_post(h, prio, b);
+}
+
+void request_reply_result(struct pmq_request *req, int code,
+                          const void *body, size_t len)
+{
+	int32_t op = req->msg.opaque;
+	size_t n = pmq_encode_result(NULL, 0, code, body, len, op);
+	struct outbuf *b = outbuf_new(n);
+
+	if (b)
+		pmq_encode_result(b->data, n, code, body, len, op);
+	reply_done(req, b);
+}
+
+void request_reply_resultf(struct pmq_request *req, int code,
+                           const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(text))
+		n = sizeof(text) - 1;
+	request_reply_result(req, code, text, (size_t)n);
+}
+
+void request_reply_value(struct pmq_request *req, const void *data, size_t len)
+{
+	int32_t op = req->msg.opaque;
+	size_t head = pmq_encode_value_head(NULL, 0, len, op);
+	struct outbuf *b = outbuf_new(head + len);
+
+	if (b) {
+		pmq_encode_value_head(b->data, head, len, op);
+		if (len)
+			memcpy(b->data + head, data, len);
+	}
+	reply_done(req, b);
+}

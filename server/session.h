@@ -1,0 +1,141 @@
+/*
+ * session.h - a client session, the actor its IO thread owns.
+ *
+ * Only the owning IO thread touches a struct session or its io_thread;
+ * everyone else names a session by struct pmq_handle and posts to the IO
+ * thread's mailbox. A session is never freed in the middle of a loop
+ * iteration: session_kill() marks it and the IO thread reaps it at the end,
+ * so a pointer stays valid for the rest of the iteration and stale handles
+ * (in the ready / dirty lists, in epoll events) are recognised by their
+ * generation.
+ *
+ * Life: OPEN (reading, decoding) -> DRAINING (quit, undecodable input,
+ * peer EOF, shutdown: no more reading; closes once what is owed is written)
+ * -> killed (reaped, counted by reason).
+ */
+#ifndef PMQ_SESSION_H
+#define PMQ_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/idle.h"
+#include "server/outq.h"
+#include "server/runtime.h"
+
+enum session_state { SS_OPEN, SS_DRAINING };
+
+struct session {
+	int fd;
+	struct pmq_handle h;
+	uint64_t id;                    /* for logs */
+	enum session_state state;
+	enum close_reason why;          /* for DRAINING and killed */
+	bool dead;                      /* killed: reaped at the end of the loop */
+	bool throttled;                 /* output over max_output_bytes: not reading */
+	bool want_read;                 /* the socket may hold more bytes */
+	bool rdhup;                     /* the peer shut its side: read to EOF */
+	bool epollout;                  /* EPOLLOUT armed */
+	bool on_ready, on_dirty;        /* queued in io->ready / io->dirty */
+
+	char *in;                       /* undecoded input */
+	size_t in_len, in_cap;
+	struct outq out;
+	unsigned inflight;              /* requests in pools, not yet answered */
+	size_t reserved;                /* output bytes those may still add (gets) */
+
+	uint64_t last_read_ms;          /* any byte read */
+	uint64_t last_write_ms;         /* any byte written */
+	uint64_t out_since_ms;          /* output pending and no progress since */
+	struct idle_marks marks;
+
+	/* the broker's own heartbeats (heartbeat.c) */
+	bool hb_out;                    /* one is outstanding */
+	uint32_t hb_misses;             /* in a row */
+	uint64_t hb_sent_ms, hb_deadline_ms;
+	int32_t hb_run_first;           /* opaques of this unanswered run */
+	int32_t hb_last;
+	int32_t hb_next;                /* the session's own opaque sequence */
+
+	struct idle_timer *timer;       /* only while an idle check runs */
+	char peer[64];
+};
+
+struct io_slot {
+	struct session *s;
+	uint32_t gen;                   /* current generation; never 0 */
+	uint32_t next_free;
+};
+
+struct hvec {
+	struct pmq_handle *v;
+	size_t len, cap;
+};
+
+struct io_thread {
+	unsigned idx;
+	pthread_t tid;
+	bool started;
+	int epfd;
+	int lfd;                        /* listener, -1 once closed */
+	struct pmq_mailbox *mb;
+	uint64_t now_ms;                /* refreshed after every epoll_wait */
+
+	struct io_slot *slots;
+	uint32_t nslots, free_head;     /* free list through next_free */
+	unsigned nsessions;
+	atomic_uint nsessions_pub;      /* for stats, from other threads */
+
+	struct hvec ready, dirty, reap;
+	struct idle_timer *timer_backlog; /* timer mailbox was full */
+	bool accept_retry;              /* accept hit EMFILE: try again later */
+	bool draining;                  /* shutdown: closing every session */
+	uint64_t drain_deadline_ms;
+
+	struct stats_block stats;
+	struct io_ctrl ctrl[3];         /* shutdown messages, by op */
+};
+
+/* session.c */
+struct session *session_lookup(struct io_thread *io, struct pmq_handle h);
+int session_open(struct io_thread *io, int fd, const char *peer);
+void session_kill(struct io_thread *io, struct session *s, enum close_reason why);
+/* Stop reading; close once inflight is 0 and the output is written. */
+void session_drain(struct io_thread *io, struct session *s, enum close_reason why);
+void session_reap(struct io_thread *io);
+void session_on_event(struct io_thread *io, struct session *s, uint32_t events);
+/* Read (within a budget) and decode. */
+void session_read(struct io_thread *io, struct session *s);
+/* Decode what is buffered (after throttling ends). */
+void session_decode(struct io_thread *io, struct session *s);
+void session_flush(struct io_thread *io, struct session *s);
+/* Queue b (its prio set by the caller) and mark the session dirty. */
+void session_push(struct io_thread *io, struct session *s, struct outbuf *b);
+/* Encode `result CODE LEN OPAQUE` + body and push it. */
+void session_answer(struct io_thread *io, struct session *s, int code,
+                    int32_t opaque, const char *body, size_t len);
+void session_answerf(struct io_thread *io, struct session *s, int code,
+                     int32_t opaque, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void session_mark_ready(struct io_thread *io, struct session *s);
+void session_mark_dirty(struct io_thread *io, struct session *s);
+/* A request's answer came back. */
+void session_on_reply(struct io_thread *io, struct session *s, struct outbuf *b);
+void hvec_push(struct hvec *v, struct pmq_handle h);
+
+/* dispatch.c: one decoded message; raw[0..len) is its bytes. */
+void dispatch_msg(struct io_thread *io, struct session *s,
+                  const struct pmq_msg *m, const char *raw, size_t len);
+
+/* heartbeat.c */
+void heartbeat_session_init(struct session *s);
+/* The timer says look: idle states, heartbeats, slow consumer. Returns the
+ * next check time, or 0 when the session was killed. */
+uint64_t heartbeat_check(struct io_thread *io, struct session *s, uint64_t now_ms);
+/* A `result`/`value` from the client. */
+void heartbeat_on_answer(struct io_thread *io, struct session *s, int32_t opaque);
+/* First check of a new session. */
+uint64_t heartbeat_first_check(const struct session *s);
+
+#endif

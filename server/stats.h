@@ -1,0 +1,92 @@
+/*
+ * stats.h - the runtime's counters and the `stats` listings.
+ *
+ * Counters live in blocks: one per IO thread (written only by that thread)
+ * and one shared block for every other thread. Updates are relaxed atomic
+ * adds; a listing sums the blocks, so figures are a consistent-enough
+ * snapshot, never torn.
+ *
+ * stats_render() builds the text of one `stats ITEM` answer; metrics
+ * scrapes and the stats processor both use it, from any thread.
+ */
+#ifndef PMQ_STATS_H
+#define PMQ_STATS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/protocol.h"
+
+/* Why a session closed; each has a sessions_closed_<name> counter. */
+#define PMQ_CLOSE_REASONS(X) \
+	X(QUIT, "quit")                \
+	X(PEER, "peer")                \
+	X(IDLE, "idle")                \
+	X(HEARTBEAT, "heartbeat")      \
+	X(SLOW_CONSUMER, "slow_consumer") \
+	X(BAD_INPUT, "bad_input")      \
+	X(SHUTDOWN, "shutdown")
+
+enum close_reason {
+#define PMQ_X(id, name) CLOSE_##id,
+	PMQ_CLOSE_REASONS(PMQ_X)
+#undef PMQ_X
+	CLOSE_REASON_COUNT
+};
+const char *close_reason_name(enum close_reason r);
+
+enum stat_id {
+	ST_TOTAL_CONNECTIONS,
+	ST_REJECTED_CONNECTIONS,
+	ST_CMD_COMPAT,          /* MetaQ "v..."/"q..." spellings */
+	ST_BAD_REQUESTS,        /* answered 400 by the IO thread */
+	ST_HB_SENT,
+	ST_HB_ANSWERED,
+	ST_HB_MISSED,
+	ST_HB_UNMATCHED,
+	ST_REPLIES_DROPPED,     /* a worker could not post an answer in time */
+	ST_CMD_FIRST,           /* + enum pmq_cmd */
+	ST_CLOSED_FIRST = ST_CMD_FIRST + PMQ_CMD_COUNT, /* + enum close_reason */
+	ST_COUNT = ST_CLOSED_FIRST + CLOSE_REASON_COUNT,
+};
+
+struct stats_block {
+	_Atomic uint64_t v[ST_COUNT];
+};
+
+static inline void stats_add(struct stats_block *b, enum stat_id id, uint64_t n)
+{
+	atomic_fetch_add_explicit(&b->v[id], n, memory_order_relaxed);
+}
+
+static inline void stats_inc(struct stats_block *b, enum stat_id id)
+{
+	stats_add(b, id, 1);
+}
+
+/* A growing text buffer; failed is set (and text cut) on ENOMEM. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+void sbuf_printf(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sbuf_append(struct sbuf *b, const void *p, size_t n);
+void sbuf_free(struct sbuf *b);
+
+/*
+ * The body of `stats ITEM`: "STATS\r\n" + "key value\r\n"... + "END\r\n".
+ * item: ptr NULL (none) or "" = system counters; "pools"; "sessions";
+ * "config". Returns 200, or 400 for an unknown item (out then holds one
+ * line of English naming the known items). Any thread, once the runtime
+ * has started.
+ */
+int stats_render(struct pmq_view item, struct sbuf *out);
+
+/* Sum of one counter over every block. */
+uint64_t stats_total(enum stat_id id);
+
+#endif

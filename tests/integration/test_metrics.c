@@ -1,0 +1,194 @@
+/*
+ * test_metrics.c - GET /metrics from the real pulsemqd (metrics_listen).
+ *
+ * The daemon binds metrics_listen = 127.0.0.1:0 (any free port) and logs the
+ * port it got; the test reads it from the log, scrapes, and checks that
+ * the exposition follows the broker's counters. A bad or busy
+ * metrics_listen must stop start-up with exit status 1.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/daemon.h"
+#include "tests/tap.h"
+
+/* Generous: sanitizer builds start and answer slowly. */
+#define WAIT_MS 10000
+/* An HTTP response larger than this is a bug here. */
+#define RESPONSE_MAX (256 * 1024)
+
+/* The port from the daemon's "metrics on ADDR, port N" log line, or -1. */
+static int metrics_port(const struct td_daemon *d)
+{
+	uint64_t deadline = td_now_ms() + WAIT_MS;
+	char line[1024];
+
+	do {
+		FILE *f = fopen(d->log_path, "r");
+		if (f) {
+			while (fgets(line, sizeof line, f)) {
+				const char *p = strstr(line, "metrics on ");
+				if (p && (p = strstr(p, ", port ")) != NULL) {
+					int port = atoi(p + 7);
+					if (port > 0) {
+						fclose(f);
+						return port;
+					}
+				}
+			}
+			fclose(f);
+		}
+		poll(NULL, 0, 20); /* the log line follows the port file closely */
+	} while (td_now_ms() < deadline);
+	return -1;
+}
+
+/* One HTTP/1.0 request; the whole response (the server closes), NUL
+ * terminated, in a malloc'd buffer, or NULL. */
+static char *http(int port, const char *method, const char *path)
+{
+	int fd = td_connect(port);
+	char *buf = NULL;
+	size_t len = 0;
+	uint64_t deadline = td_now_ms() + WAIT_MS;
+
+	if (fd < 0)
+		return NULL;
+	if (td_sendf(fd, "%s %s HTTP/1.0\r\nHost: localhost\r\n\r\n", method, path) != 0)
+		goto fail;
+	buf = malloc(RESPONSE_MAX + 1);
+	if (!buf)
+		goto fail;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int64_t left = (int64_t)(deadline - td_now_ms());
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			goto fail;
+		ssize_t n = read(fd, buf + len, RESPONSE_MAX - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == RESPONSE_MAX)
+			goto fail;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+fail:
+	close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* The value of the first sample line starting with prefix, or -1. */
+static long long sample(const char *text, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, prefix, plen) == 0 && p[plen] == ' ')
+			return atoll(p + plen + 1);
+	return -1;
+}
+
+/* Runs pulsemqd with extra -o settings and returns its exit status (or -1
+ * when it had to be killed: it should have refused to start). */
+static int run_expect_exit(const char *data_dir, const char *setting)
+{
+	const char *bin = getenv("PULSEMQD");
+	char dd[700];
+	pid_t pid;
+	int status;
+	uint64_t deadline = td_now_ms() + WAIT_MS;
+
+	snprintf(dd, sizeof dd, "data_dir=%s", data_dir);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execl(bin ? bin : "./pulsemqd", "pulsemqd", "-l", "127.0.0.1", "-p", "0", "-o", dd,
+		      "-o", setting, (char *)NULL);
+		_exit(127);
+	}
+	while (td_now_ms() < deadline) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		poll(NULL, 0, 20); /* waiting for a child: no fd to wait on */
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+int main(void)
+{
+	static const char *const settings[] = { "metrics_listen=127.0.0.1:0", NULL };
+	struct td_daemon d;
+	char *r;
+	char busy[64], other_dir[700];
+
+	if (td_start(&d, settings) != 0)
+		bail_out("pulsemqd did not start with metrics_listen");
+	int mport = metrics_port(&d);
+	ok(mport > 0, "the daemon logs the metrics port it bound (%d)", mport);
+	if (mport <= 0)
+		bail_out("no metrics port");
+
+	r = http(mport, "GET", "/metrics");
+	ok(r && strncmp(r, "HTTP/1.", 7) == 0 && strncmp(r + 8, " 200", 4) == 0,
+	   "GET /metrics answers 200");
+	ok(r && strstr(r, "text/plain; version=0.0.4") != NULL,
+	   "in the Prometheus text format");
+	ok(r && strstr(r, "pulsemq_build_info{version=\"" PACKAGE_VERSION "\"} 1\n") != NULL,
+	   "with the build info");
+	long long before = r ? sample(r, "pulsemq_connections_accepted_total") : -1;
+	ok(before >= 0, "and the accepted-connections counter (%lld)", before);
+	ok(r && sample(r, "pulsemq_pool_queue_depth{pool=\"get\"}") >= 0,
+	   "and the get pool's queue depth");
+	free(r);
+
+	/* Traffic on the broker port shows up in the next scrape. */
+	int fd = td_connect(d.port);
+	struct td_conn c;
+	td_conn_init(&c, fd);
+	ok(fd >= 0 && td_roundtrip(&c, "version 7\r\n", 11, WAIT_MS) == 1, "a version request");
+	td_conn_free(&c);
+	r = http(mport, "GET", "/metrics");
+	long long after = r ? sample(r, "pulsemq_connections_accepted_total") : -1;
+	ok(after >= before + 1, "the next scrape counts the connection (%lld -> %lld)", before,
+	   after);
+	ok(r && sample(r, "pulsemq_commands_total{command=\"version\"}") >= 1,
+	   "and the version command");
+	free(r);
+
+	r = http(mport, "GET", "/other");
+	ok(r && strstr(r, " 404 ") != NULL, "another path answers 404");
+	free(r);
+	r = http(mport, "DELETE", "/metrics");
+	ok(r && strstr(r, " 405 ") != NULL, "another method answers 405");
+	free(r);
+
+	/* Start-up refuses what it cannot honour, with status 1. (Its own data
+	 * directory: two daemons must never share one.) */
+	snprintf(other_dir, sizeof other_dir, "%s/other", d.dir);
+	snprintf(busy, sizeof busy, "metrics_listen=127.0.0.1:%d", mport);
+	is(run_expect_exit(other_dir, busy), 1, "a metrics port in use stops start-up (1)");
+	is(run_expect_exit(other_dir, "metrics_listen=no-port-here"), 1,
+	   "a metrics_listen without a port stops start-up (1)");
+
+	is(td_stop(&d, WAIT_MS), 0, "SIGTERM stops the daemon with its metrics thread (0)");
+	td_cleanup(&d);
+	return done_testing();
+}

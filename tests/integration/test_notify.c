@@ -1,0 +1,107 @@
+/*
+ * test_notify.c - the sd_notify conversation of the real pulsemqd, without
+ * systemd: the test plays the service manager. It binds a datagram socket,
+ * passes it as $NOTIFY_SOCKET (and a short $WATCHDOG_USEC), and reads what
+ * the daemon says: READY=1 once serving, WATCHDOG=1 while it makes
+ * progress, STATUS= with its connections and rate, RELOADING=1 + READY=1
+ * around SIGHUP, STOPPING=1 on SIGTERM.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tests/lib/daemon.h"
+#include "tests/tap.h"
+
+/* Generous: only a hang reaches it (sanitizer builds are slow). */
+#define WAIT_MS 10000
+/* WatchdogSec= as the daemon sees it: it pings every half of this. */
+#define WATCHDOG_USEC "400000"
+
+static int notify_fd = -1;
+
+/* Waits for a datagram containing want (a line such as "READY=1");
+ * returns 1 when seen, 0 on timeout. Other messages are skipped. Saves
+ * the last datagram seen in last (for diagnostics and STATUS checks). */
+static int wait_msg(const char *want, char *last, size_t lastcap)
+{
+	uint64_t deadline = td_now_ms() + WAIT_MS;
+	char buf[1024];
+
+	for (;;) {
+		int64_t left = (int64_t)(deadline - td_now_ms());
+		struct pollfd pfd = { .fd = notify_fd, .events = POLLIN };
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return 0;
+		ssize_t n = recv(notify_fd, buf, sizeof buf - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return 0;
+		buf[n] = '\0';
+		if (last)
+			snprintf(last, lastcap, "%s", buf);
+		/* Match whole lines: "READY=1" must not match inside another. */
+		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+			if (strncmp(line, want, strlen(want)) == 0)
+				return 1;
+	}
+}
+
+int main(void)
+{
+	const char *tmp = getenv("PMQ_TEST_TMPDIR");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct td_daemon d;
+	char status[1024];
+
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify.%d.sock", tmp ? tmp : "/tmp",
+	         (int)getpid());
+	unlink(sa.sun_path);
+	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (notify_fd < 0 || bind(notify_fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+		bail_out("cannot bind the notify socket %s: %s", sa.sun_path, strerror(errno));
+
+	/* The daemon inherits these; sd_notify() and sd_watchdog_enabled()
+	 * read them. No WATCHDOG_PID: any pid is accepted. */
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	setenv("WATCHDOG_USEC", WATCHDOG_USEC, 1);
+	int started = td_start(&d, NULL);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	if (started != 0)
+		bail_out("pulsemqd did not start");
+
+	ok(wait_msg("READY=1", NULL, 0), "READY=1 once serving");
+	int fd = td_connect(d.port);
+	struct td_conn c;
+	td_conn_init(&c, fd);
+	ok(fd >= 0 && td_roundtrip(&c, "version 1\r\n", 11, WAIT_MS) == 1,
+	   "the broker answers after READY=1");
+
+	ok(wait_msg("WATCHDOG=1", NULL, 0), "WATCHDOG=1 while the runtime makes progress");
+	ok(wait_msg("STATUS=", status, sizeof status), "a STATUS= line");
+	ok(strstr(status, "connections") != NULL && strstr(status, "ops/s") != NULL,
+	   "STATUS= names connections and ops/s (%s)", status);
+	td_conn_free(&c);
+
+	kill(d.pid, SIGHUP);
+	ok(wait_msg("RELOADING=1", NULL, 0), "RELOADING=1 on SIGHUP");
+	ok(wait_msg("READY=1", NULL, 0), "READY=1 after the reload");
+
+	is(td_stop(&d, WAIT_MS), 0, "SIGTERM stops the daemon (0)");
+	ok(wait_msg("STOPPING=1", NULL, 0), "STOPPING=1 was sent on the way");
+
+	td_cleanup(&d);
+	close(notify_fd);
+	unlink(sa.sun_path);
+	return done_testing();
+}
