@@ -1,1 +1,52 @@
-# client/local.mk - this folder's part of the one Makefile (see Makefile.am).
+# client/local.mk - libpulsemq, the `pulsemq` CLI and `pulsemq-bench`.
+
+# The library: installed with its header and a pkg-config file. The codec
+# (libpmqproto.la, a convenience library) is linked in; only pulsemq_*
+# symbols are exported.
+lib_LTLIBRARIES += libpulsemq.la
+include_HEADERS += client/pulsemq.h
+noinst_HEADERS += client/conn.h client/conn_priv.h client/backoff.h client/hist.h
+libpulsemq_la_SOURCES = client/conn.c client/opaque.c client/wire.c \
+	client/request.c client/blocking.c client/msgset.c
+libpulsemq_la_LIBADD = libpmqproto.la
+libpulsemq_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^pulsemq_'
+
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = client/libpulsemq.pc
+EXTRA_DIST += client/libpulsemq.pc.in
+
+# Unit tests: the histogram, message-set decoding, backoff.
+CLIENT_UNIT_TESTS = tests/unit/test_client_hist tests/unit/test_client_msgset
+check_PROGRAMS += $(CLIENT_UNIT_TESTS)
+TESTS += $(CLIENT_UNIT_TESTS)
+tests_unit_test_client_hist_SOURCES = tests/unit/test_client_hist.c client/hist.c
+tests_unit_test_client_msgset_SOURCES = tests/unit/test_client_msgset.c
+tests_unit_test_client_msgset_LDADD = libpulsemq.la libpmqproto.la
+
+# The load generator: one epoll loop per thread over libpulsemq's
+# pipelined API (or raw line-protocol sockets for peers).
+bin_PROGRAMS += pulsemq-bench
+noinst_HEADERS += client/bench.h client/bench_conn.h
+pulsemq_bench_SOURCES = client/bench.c client/bench_opts.c client/bench_worker.c \
+	client/bench_raw.c client/bench_verify.c client/bench_report.c client/hist.c
+pulsemq_bench_LDADD = libpulsemq.la
+
+# The command-line client.
+bin_PROGRAMS += pulsemq
+pulsemq_SOURCES = client/cli.c
+pulsemq_LDADD = libpulsemq.la
+
+# Against the real daemon: the library, the CLI, the bench.
+CLIENT_INTEGRATION_TESTS = tests/integration/test_client tests/integration/test_cli \
+	tests/integration/test_bench
+check_PROGRAMS += $(CLIENT_INTEGRATION_TESTS)
+TESTS += $(CLIENT_INTEGRATION_TESTS)
+noinst_HEADERS += tests/integration/test_cli_run.h
+tests_integration_test_client_SOURCES = tests/integration/test_client.c
+tests_integration_test_client_LDADD = libpulsemq.la libpmqtest.la libpmqproto.la
+tests_integration_test_cli_SOURCES = tests/integration/test_cli.c
+tests_integration_test_cli_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_bench_SOURCES = tests/integration/test_bench.c
+tests_integration_test_bench_LDADD = libpmqtest.la libpmqproto.la
+
+dist_man_MANS += client/pulsemq.1 client/pulsemq-bench.1
