@@ -134,15 +134,24 @@ bool mailbox_prepare_sleep(struct pmq_mailbox *mb)
 	return false;
 }
 
-void mailbox_woke(struct pmq_mailbox *mb)
+void mailbox_awake(struct pmq_mailbox *mb)
+{
+	ck_pr_store_uint(&mb->sleeping, 0);
+}
+
+void mailbox_drain_fd(struct pmq_mailbox *mb)
 {
 	uint64_t v;
-	ssize_t r;
-
-	ck_pr_store_uint(&mb->sleeping, 0);
 	/* Non-blocking: EAGAIN when nobody wrote. */
-	r = read(mb->efd, &v, sizeof(v));
+	ssize_t r = read(mb->efd, &v, sizeof(v));
+
 	(void)r;
+}
+
+void mailbox_woke(struct pmq_mailbox *mb)
+{
+	mailbox_awake(mb);
+	mailbox_drain_fd(mb);
 }
 
 unsigned mailbox_depth(const struct pmq_mailbox *mb)

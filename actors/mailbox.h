@@ -44,6 +44,17 @@ void *mailbox_take(struct pmq_mailbox *mb);
 bool mailbox_prepare_sleep(struct pmq_mailbox *mb);
 void mailbox_woke(struct pmq_mailbox *mb);
 
+/*
+ * mailbox_woke() in two halves, for an owner that registered the eventfd
+ * EDGE-triggered (every eventfd write is a new edge): after epoll_wait call
+ * mailbox_awake() (clears the flag), and mailbox_drain_fd() only when epoll
+ * reported the eventfd. A wake-up caused by a socket then costs no read()
+ * of an empty eventfd. With a level-triggered registration use
+ * mailbox_woke(): an undrained eventfd would keep epoll_wait returning.
+ */
+void mailbox_awake(struct pmq_mailbox *mb);
+void mailbox_drain_fd(struct pmq_mailbox *mb);
+
 /* Messages waiting now (approximate, for stats). */
 unsigned mailbox_depth(const struct pmq_mailbox *mb);
 

@@ -1,18 +1,21 @@
 /*
- * futex_ec.h - the ck_ec_ops that make a Concurrency Kit event count sleep
- * on a Linux futex and read CLOCK_MONOTONIC.
+ * futex_ec.h - the futex calls under the pool's event count (pool.c).
  *
- * Use pmq_ec_mp as the mode for event counts with several incrementers.
- * The slow path (ck_ec*_wait_slow in libck) spins briefly, then sleeps in
- * futex waits with growing timeouts (we start at 1 ms), so a lost futex
- * wake costs latency, never a hang.
+ * The pool keeps its own sleep/wake protocol (a sequence word, a count of
+ * workers about to sleep and a "wake in flight" flag; see pool.c and
+ * doc/runtime-primitives.md); these are only the two system calls, private
+ * futexes on a 32-bit word.
  */
 #ifndef PMQ_FUTEX_EC_H
 #define PMQ_FUTEX_EC_H
 
-#include <ck_ec.h>
+#include <stdint.h>
 
-extern const struct ck_ec_ops pmq_ec_ops;
-extern const struct ck_ec_mode pmq_ec_mp;
+/* Sleeps while *addr == expected, at most timeout_ms (or until woken, or a
+ * signal: callers re-check their condition in any case). */
+void futex_ec_wait(const uint32_t *addr, uint32_t expected, unsigned timeout_ms);
+
+/* Wakes at most n threads sleeping on addr. */
+void futex_ec_wake(const uint32_t *addr, int n);
 
 #endif

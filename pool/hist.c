@@ -35,6 +35,21 @@ void hist_record(struct pmq_hist *h, uint64_t us)
 	ck_pr_inc_64(&h->bucket[bucket_of(us)]);
 }
 
+/* One writer: the increment need not be atomic, only the store must be
+ * whole (an aligned 64-bit store on every target we build for). */
+void hist_record_owned(struct pmq_hist *h, uint64_t us)
+{
+	uint64_t *b = &h->bucket[bucket_of(us)];
+
+	ck_pr_store_64(b, ck_pr_load_64(b) + 1);
+}
+
+void hist_add(struct pmq_hist *into, const struct pmq_hist *from)
+{
+	for (unsigned b = 0; b < HIST_BUCKETS; b++)
+		into->bucket[b] += ck_pr_load_64(&from->bucket[b]);
+}
+
 uint64_t hist_total(const struct pmq_hist *h)
 {
 	uint64_t n = 0;

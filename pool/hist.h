@@ -3,7 +3,10 @@
  *
  * Values below 16 have a bucket each; above, every power of two is split
  * into 8 buckets, so a reported percentile is within 12.5% of the truth.
- * Recording is one atomic increment; any thread may record or read.
+ * hist_record() is one atomic increment: any thread may record or read.
+ * hist_record_owned() is for a histogram with one writer (a pool worker's
+ * own): a plain load and store, no locked instruction; readers still see
+ * whole counts. hist_add() sums one into another for reporting.
  */
 #ifndef PMQ_HIST_H
 #define PMQ_HIST_H
@@ -20,6 +23,10 @@ struct pmq_hist {
 };
 
 void hist_record(struct pmq_hist *h, uint64_t us);
+/* Only the histogram's single writer may call this. */
+void hist_record_owned(struct pmq_hist *h, uint64_t us);
+/* into += from, bucket by bucket (into is the caller's, unshared). */
+void hist_add(struct pmq_hist *into, const struct pmq_hist *from);
 /* The value below which permille/1000 of the recordings fall (the upper
  * edge of the bucket that holds that rank); 0 when nothing was recorded. */
 uint64_t hist_percentile(const struct pmq_hist *h, unsigned permille);

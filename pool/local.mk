@@ -1,5 +1,5 @@
 # pool/local.mk - this folder's part of the one Makefile (see Makefile.am).
-# The bounded executor pool: a ck ring, a ck event count on a futex, and a
+# The bounded executor pool: a ck ring, an event count on a futex, and a
 # queue-wait histogram. No logging here: functions return errors.
 noinst_LTLIBRARIES += libpmqpool.la
 libpmqpool_la_SOURCES = pool/pool.h pool/pool.c \

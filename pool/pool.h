@@ -7,8 +7,8 @@
  *    answers 503 itself. At most queue_size tasks wait at any time.
  *  - A task dequeued after its deadline is handed to its expire callback
  *    (answer 504) instead of run, and counted as expired.
- *  - Idle workers sleep on a Concurrency Kit event count (futex), never spin
- *    and never sched_yield() in a loop.
+ *  - Idle workers sleep on a futex, never spin and never sched_yield() in
+ *    a loop; a submit wakes one sleeping worker, and only when one sleeps.
  *  - Task memory belongs to the caller; the pool only passes the pointer
  *    along. A task is given to exactly one of run / expire / (at shutdown)
  *    cancel.

@@ -161,32 +161,69 @@ void reply_post(struct pmq_handle h, bool prio, struct outbuf *b)
 	atomic_fetch_sub(&rt.replies_busy, 1);
 }
 
-static void reply_done(struct pmq_request *req, struct outbuf *b)
-{
-	struct pmq_handle h = req->h;
-	bool prio = req->pool == RT_POOL_HEARTBEAT;
-	size_t reserve = req->reserve;
+/* Where an answer goes, saved before its bytes may overwrite the request. */
+struct reply_to {
+	struct pmq_handle h;
+	bool prio;
+	size_t reserve;
+};
 
-	free(req);
+static struct reply_to reply_to_of(const struct pmq_request *req)
+{
+	return (struct reply_to){ req->h, req->pool == RT_POOL_HEARTBEAT, req->reserve };
+}
+
+/*
+ * An outbuf for an n-byte answer. A short answer (version, put, 503/504:
+ * most of them) is built in the request's own block, which the IO thread
+ * allocated and will free once written: the worker then calls neither
+ * malloc nor free, and the block goes back to the allocator of the thread
+ * that took it. Not when the body lies inside the request (it would be
+ * overwritten while encoded). The caller saved what it needs of req.
+ */
+static struct outbuf *reply_buf(struct pmq_request *req, size_t n,
+                                const void *body, size_t len)
+{
+	size_t have = sizeof(*req) + req->len;
+	const char *lo = (const char *)req, *bp = body;
+	struct outbuf *b;
+
+	if (sizeof(*b) + n > have || (bp && len && bp < lo + have && bp + len > lo))
+		return outbuf_new(n);
+	b = (struct outbuf *)(void *)req;
+	b->msg.type = IOM_REPLY;
+	b->next = NULL;
+	b->len = n;
+	b->off = 0;
+	b->prio = false;
+	b->reserved = 0;
+	return b;
+}
+
+static void reply_done(struct pmq_request *req, struct reply_to to, struct outbuf *b)
+{
+	if ((void *)b != (void *)req)
+		free(req);
 	if (!b) {
 		pmq_log(PMQ_LOG_ERROR, "out of memory encoding an answer: dropped");
 		stats_inc(&rt.shared, ST_REPLIES_DROPPED);
 		return;
 	}
-	b->reserved = reserve;
-	reply_post(h, prio, b);
+	b->reserved = to.reserve;
+	reply_post(to.h, to.prio, b);
 }
 
 void request_reply_result(struct pmq_request *req, int code,
                           const void *body, size_t len)
 {
+	struct reply_to to = reply_to_of(req);
 	int32_t op = req->msg.opaque;
 	size_t n = pmq_encode_result(NULL, 0, code, body, len, op);
-	struct outbuf *b = outbuf_new(n);
+	struct outbuf *b = reply_buf(req, n, body, len);
 
 	if (b)
 		pmq_encode_result(b->data, n, code, body, len, op);
-	reply_done(req, b);
+	reply_done(req, to, b);
 }
 
 void request_reply_resultf(struct pmq_request *req, int code,
@@ -207,14 +244,15 @@ void request_reply_resultf(struct pmq_request *req, int code,
 
 void request_reply_value(struct pmq_request *req, const void *data, size_t len)
 {
+	struct reply_to to = reply_to_of(req);
 	int32_t op = req->msg.opaque;
 	size_t head = pmq_encode_value_head(NULL, 0, len, op);
-	struct outbuf *b = outbuf_new(head + len);
+	struct outbuf *b = reply_buf(req, head + len, data, len);
 
 	if (b) {
 		pmq_encode_value_head(b->data, head, len, op);
 		if (len)
 			memcpy(b->data + head, data, len);
 	}
-	reply_done(req, b);
+	reply_done(req, to, b);
 }

@@ -31,11 +31,13 @@ static void busy(void)
 	rt_reader_init(&a, fa);
 	td_conn_init(&b, td_connect(d.port));
 
-	/* Occupy the only get worker, and wait until it took the task. */
-	td_sendf(fa, "debug sleep get 500 1\r\n");
+	/* Occupy the only get worker, and wait until it took the task. The
+	 * sleep must outlast the checks below on a loaded 2-core machine
+	 * (500 ms did not, once, with the suite running in parallel). */
+	td_sendf(fa, "debug sleep get 2000 1\r\n");
 	ok(rt_stat_wait(d.port, "pools", "get_queued", 0, RT_HANG_MS) == 0 &&
 	   rt_stat_wait(d.port, "pools", "get_submitted", 1, RT_HANG_MS) == 1,
-	   "the get worker is busy with a 500 ms sleep");
+	   "the get worker is busy with a 2000 ms sleep");
 	/* Fill the queue: 4 more. */
 	for (int i = 2; i <= 5; i++)
 		td_sendf(fa, "debug sleep get 10 %d\r\n", i);
@@ -79,7 +81,7 @@ static void busy(void)
 	ok(done[1] == 1 && done[2] == 1 && done[3] == 1 && done[4] == 1 && done[5] == 1,
 	   "the sleeping and the 4 queued requests complete with 200");
 	ok(td_stat(d.port, "pools", "get_rejected_busy") == OVERFLOW, "get_rejected_busy counted");
-	ok(td_stat(d.port, "pools", "get_completed") == 5, "get_completed counted");
+	ok(rt_stat_wait(d.port, "pools", "get_completed", 5, RT_HANG_MS) == 5, "get_completed counted");
 
 	rt_reader_free(&a);
 	close(fa);
@@ -117,7 +119,8 @@ static void deadline(void)
 	ok(got200 == 1, "the sleep answers 200");
 	ok(got504 == 1, "the request queued behind it past request_timeout_ms gets 504");
 	ok(td_stat(d.port, "pools", "get_expired") == 1, "get_expired counted");
-	ok(td_stat(d.port, "pools", "get_completed") == 1, "the expired one was not run");
+	ok(rt_stat_wait(d.port, "pools", "get_completed", 1, RT_HANG_MS) == 1 &&
+	   td_stat(d.port, "pools", "get_completed") == 1, "the expired one was not run");
 	rt_reader_free(&a);
 	close(fa);
 	is(td_stop(&d, RT_HANG_MS), 0, "exit 0");
