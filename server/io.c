@@ -226,19 +226,20 @@ static void post_timer_backlog(struct io_thread *io)
 	}
 }
 
+/* The timer is ours from here until we post it again. A session never
+ * points at its timer, so a session's close cannot free or touch a timer
+ * that travels; a timer finds out its session is gone only here. */
 static void on_idle_check(struct io_thread *io, struct idle_timer *t)
 {
 	struct session *s = session_lookup(io, t->msg.h);
+	uint64_t next = 0;
 
-	if (!s || s->dead || io->draining) {
-		free(t); /* its session closed (or is closing) */
+	if (s && !s->dead && !io->draining)
+		next = heartbeat_check(io, s, io->now_ms);
+	if (next == 0 || s->dead) {
+		free(t); /* its session closed, is closing or was just killed */
 		return;
 	}
-	s->timer = t;
-	uint64_t next = heartbeat_check(io, s, io->now_ms);
-	if (next == 0 || s->dead)
-		return; /* reaping frees s->timer */
-	s->timer = NULL;
 	t->deadline_ms = next;
 	t->next = NULL;
 	if (io->timer_backlog || !timer_post(rt.timer, t)) {
@@ -360,7 +361,9 @@ static void *io_main(void *arg)
 
 		if (timeout != 0 && mailbox_prepare_sleep(io->mb)) {
 			n = epoll_wait(io->epfd, evs, IO_EVENTS, timeout);
-			mailbox_woke(io->mb);
+			/* The eventfd is edge-triggered: it is read below
+			 * only when it fired, not after every socket wake. */
+			mailbox_awake(io->mb);
 		} else {
 			n = epoll_wait(io->epfd, evs, IO_EVENTS, 0);
 		}
@@ -371,8 +374,10 @@ static void *io_main(void *arg)
 
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
-			if (tag == TAG_MAILBOX)
+			if (tag == TAG_MAILBOX) {
+				mailbox_drain_fd(io->mb);
 				continue; /* taken below, every turn */
+			}
 			if (tag == TAG_LISTEN) {
 				do_accept(io);
 				continue;
@@ -433,7 +438,6 @@ void io_destroy(struct io_thread *io)
 			close(s->fd);
 			outq_clear(&s->out);
 			free(s->in);
-			free(s->timer);
 			free(s);
 		}
 	}

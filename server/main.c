@@ -26,6 +26,7 @@
 #include "server/metrics.h"
 #include "server/notify.h"
 #include "server/server.h"
+#include "server/status.h"
 #include "server/store_service.h"
 
 #define EXIT_RUNTIME 1
@@ -55,6 +56,15 @@ static int absolute_paths(struct pmq_config *cfg)
 	return 0;
 }
 
+/* STATUS= for `systemctl status`: connections and ops/s (status.h). */
+static void status_update(void)
+{
+	char line[256];
+
+	status_line(line, sizeof line);
+	notify_status(line);
+}
+
 /* WATCHDOG=1 only while the runtime makes progress (liveness.h): a wedged
  * broker whose main thread alone still runs must be restarted. */
 static void watchdog_ping(void)
@@ -67,6 +77,7 @@ static void watchdog_ping(void)
 			pmq_log(PMQ_LOG_WARN, "watchdog: progress again");
 		stuck = false;
 		notify_watchdog();
+		status_update();
 		return;
 	}
 	if (!stuck)
@@ -95,6 +106,8 @@ static int wait_for_stop(const sigset_t *set)
 		if (sig < 0) {
 			if (errno == EAGAIN && watchdog)
 				watchdog_ping();
+			else if (errno == EAGAIN)
+				status_update();
 			else if (errno != EAGAIN && errno != EINTR)
 				pmq_log(PMQ_LOG_ERROR, "sigtimedwait: %s", strerror(errno));
 			continue;

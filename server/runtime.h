@@ -33,8 +33,10 @@
 enum rt_pool { RT_POOL_GET, RT_POOL_PUT, RT_POOL_HEARTBEAT, RT_POOL_COUNT };
 
 /* One per session. It travels: IO thread -> timer mailbox -> wheel -> IO
- * mailbox (as an IOM_IDLE_CHECK) -> back. Whoever holds it owns it; a timer
- * whose session has closed is freed when it next reaches the IO thread. */
+ * mailbox (as an IOM_IDLE_CHECK) -> back. Whoever holds it owns it, and
+ * nothing else points at it (the session names it nowhere): a timer whose
+ * session has closed, or was killed by the check, is freed when it next
+ * reaches the IO thread, by that thread. */
 struct idle_timer {
 	struct io_msg msg;              /* IOM_IDLE_CHECK + the session */
 	struct pmq_wheel_entry entry;

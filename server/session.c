@@ -199,14 +199,15 @@ static void session_free(struct io_thread *io, struct session *s)
 		lvl = PMQ_LOG_INFO;
 	pmq_log(lvl, "session %llu from %s closed: %s", (unsigned long long)s->id,
 	        s->peer, close_reason_name(s->why));
+	/* Counted before the peer can see the close: a client that reads our
+	 * FIN and then asks `stats` must find this session counted. */
+	stats_inc(&io->stats, (enum stat_id)(ST_CLOSED_FIRST + s->why));
+	atomic_fetch_sub(&rt.curr_connections, 1);
 	if (s->why != CLOSE_PEER)
 		discard_input(s->fd);
 	close(s->fd);
 	outq_clear(&s->out);
 	free(s->in);
-	free(s->timer);
-	stats_inc(&io->stats, (enum stat_id)(ST_CLOSED_FIRST + s->why));
-	atomic_fetch_sub(&rt.curr_connections, 1);
 	slot_give_back(io, s->h.slot);
 	io->nsessions--;
 	atomic_store_explicit(&io->nsessions_pub, io->nsessions, memory_order_relaxed);

@@ -58,7 +58,6 @@ struct session {
 	int32_t hb_last;
 	int32_t hb_next;                /* the session's own opaque sequence */
 
-	struct idle_timer *timer;       /* only while an idle check runs */
 	char peer[64];
 };
 

@@ -86,7 +86,7 @@ static void test_defaults(void)
 	is(cfg.put_threads, 4, "put_threads default");
 	is(cfg.heartbeat_threads, 1, "heartbeat_threads default");
 	is(cfg.get_queue_size, 1024, "get_queue_size default");
-	is(cfg.heartbeat_queue_size, 1024, "heartbeat_queue_size default");
+	is(cfg.heartbeat_queue_size, 4096, "heartbeat_queue_size default");
 	is(cfg.request_timeout_ms, 5000, "request_timeout_ms default");
 	is(cfg.idle_timeout_ms, 15000, "idle_timeout_ms default");
 	is(cfg.heartbeat_timeout_ms, 5000, "heartbeat_timeout_ms default");
