@@ -122,7 +122,7 @@ run_lintian() {
 # --- 4. install -------------------------------------------------------------------
 purge_installed() {
 	if dpkg-query -W -f='${Status}' pulsemq 2>/dev/null | grep -q 'installed\|config-files'; then
-		apt-get purge -y -qq pulsemq libpulsemq-dev libpulsemq0 >/dev/null
+		dpkg --purge pulsemq libpulsemq-dev libpulsemq0 >/dev/null 2>&1
 	fi
 }
 
@@ -241,7 +241,8 @@ purge_debs() {
 	apt-get remove -y -qq pulsemq libpulsemq-dev libpulsemq0 >/dev/null
 	[ -d /var/lib/pulsemq ] && [ -f /etc/pulsemq/pulsemqd.conf ] ||
 		die "remove (not purge) deleted the data directory or the conffile"
-	apt-get purge -y -qq pulsemq libpulsemq-dev libpulsemq0 >/dev/null
+	# dpkg, not apt: apt no longer knows packages removed without conffiles.
+	dpkg --purge pulsemq libpulsemq-dev libpulsemq0 >/dev/null 2>&1
 	[ ! -e /var/lib/pulsemq ] || die "purge left /var/lib/pulsemq"
 	[ ! -e /etc/pulsemq/pulsemqd.conf ] || die "purge left the conffile"
 	echo "purged: /var/lib/pulsemq and /etc/pulsemq removed"

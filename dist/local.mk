@@ -29,6 +29,7 @@ tests_integration_test_metrics_LDADD = libpmqtest.la libpmqproto.la
 # The sd_notify conversation (the test plays systemd through $NOTIFY_SOCKET).
 if HAVE_SYSTEMD
 check_PROGRAMS += tests/integration/test_notify
+TESTS += tests/integration/test_notify
 endif
 tests_integration_test_notify_SOURCES = tests/integration/test_notify.c
 tests_integration_test_notify_LDADD = libpmqtest.la libpmqproto.la
