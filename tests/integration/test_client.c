@@ -226,8 +226,8 @@ static void test_out_of_order(int port)
 	void *slow[2] = { dp, (void *)(intptr_t)1 };
 	void *fast[2] = { dp, (void *)(intptr_t)2 };
 	int32_t op_slow, op_fast;
-	is(pulsemq_submit(c, "debug sleep get 300", NULL, 0, on_done, slow, &op_slow), 0,
-	   "debug sleep get 300 queued");
+	is(pulsemq_submit(c, "debug sleep get 1000", NULL, 0, on_done, slow, &op_slow), 0,
+	   "debug sleep get 1000 queued");
 	is(pulsemq_submit(c, "version", NULL, 0, on_done, fast, &op_fast), 0, "version queued after it");
 	pulsemq_flush(c);
 	ok(pump_until(c, done_two, NULL, WAIT_MS), "both answered");

@@ -102,10 +102,10 @@ static void deadline(void)
 		bail_out("cannot start pulsemqd");
 	int fa = td_connect(d.port);
 	rt_reader_init(&a, fa);
-	td_sendf(fa, "debug sleep get 300 1\r\n");
+	td_sendf(fa, "debug sleep get 1500 1\r\n"); /* outlasts the stats round trips under load */
 	ok(rt_stat_wait(d.port, "pools", "get_queued", 0, RT_HANG_MS) == 0 &&
 	   rt_stat_wait(d.port, "pools", "get_submitted", 1, RT_HANG_MS) == 1,
-	   "the get worker sleeps 300 ms");
+	   "the get worker sleeps 1500 ms");
 	td_sendf(fa, "debug sleep get 1000 2\r\n");
 	int got504 = 0, got200 = 0;
 	for (int i = 0; i < 2; i++) {

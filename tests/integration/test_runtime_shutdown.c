@@ -44,8 +44,10 @@ int main(void)
 	fb = td_connect(d.port);
 
 	/* A: a long get-pool task and two queued behind it; the version
-	 * answer proves the broker has read everything before it. */
-	td_sendf(a.fd, "debug sleep get 400 1\r\ndebug sleep get 50 2\r\n"
+	 * answer proves the broker has read everything before it. The sleep
+	 * must outlast the checks up to SIGTERM on a loaded machine under
+	 * TSan (400 ms did not, once). */
+	td_sendf(a.fd, "debug sleep get 1500 1\r\ndebug sleep get 50 2\r\n"
 	               "debug sleep get 50 3\r\n");
 	ok(td_roundtrip(&a, "version 4\r\n", 11, RT_HANG_MS) == 1 && a.msg.opaque == 4,
 	   "A: three get-pool requests in flight");
