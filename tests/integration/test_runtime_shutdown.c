@@ -58,7 +58,9 @@ int main(void)
 	td_sendf(fb, "debug sleep get 10 10\r\ndebug sleep put 300 11\r\n");
 	ok(td_roundtrip(&b, "version 12\r\n", 12, RT_HANG_MS) == 1 && b.msg.opaque == 12,
 	   "B: two requests in flight");
-	ok(td_stat(d.port, "pools", "get_queued") == 3, "the get pool holds A's and B's");
+	/* 4 until the worker has taken A's sleep off the queue, then 3. */
+	is(rt_stat_wait(d.port, "pools", "get_queued", 3, RT_HANG_MS), 3,
+	   "the get pool holds A's and B's");
 
 	uint64_t t0 = td_now_ms();
 	is(td_stop(&d, 30000), 0, "SIGTERM: exit 0");
