@@ -122,9 +122,9 @@ struct pmq_msg {
 	int32_t tx_timeout;
 	struct pmq_view unique_qualifier; /* ptr NULL = absent */
 
-	/* debug sleep POOL MS OPAQUE */
+	/* debug sleep TARGET MS OPAQUE */
 	struct pmq_view debug_verb; /* "sleep" */
-	struct pmq_view debug_pool; /* "get" | "put" | "heartbeat" */
+	struct pmq_view debug_pool; /* "get" | "put" | "heartbeat" | "io" | "timer" */
 	int32_t debug_ms;
 };
 

@@ -128,6 +128,10 @@ static void test_sync_debug_result_value(void)
 	ok(m.cmd == PMQ_CMD_DEBUG && view_is(m.debug_verb, "sleep") &&
 	   view_is(m.debug_pool, "heartbeat") && m.debug_ms == 250 && m.opaque == 9,
 	   "debug: fields");
+	ok(req(S("debug sleep io 10 1\r\n")) && view_is(m.debug_pool, "io"),
+	   "debug sleep io (the connection's IO thread)");
+	ok(req(S("debug sleep timer 10 2\r\n")) && view_is(m.debug_pool, "timer"),
+	   "debug sleep timer");
 	ok(req(S("result 503 5 -7\r\nnopro")), "result from a client (heartbeat answer)");
 	ok(m.cmd == PMQ_CMD_RESULT && m.code == 503 && m.opaque == -7 && view_is(m.body, "nopro"),
 	   "result: fields");
