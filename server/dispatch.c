@@ -11,7 +11,10 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
+#include "actors/clock.h"
+#include "server/log.h"
 #include "server/session.h"
 
 static bool view_is(struct pmq_view v, const char *s)
@@ -66,15 +69,33 @@ static void submit(struct io_thread *io, struct session *s, const struct pmq_msg
 		                "executed, retry later", pmq_cmd_name(m->cmd));
 }
 
+/* `debug sleep io MS`: this IO thread stops, with every session it owns,
+ * as a wedged thread would (the watchdog test needs one). */
+static void stall_io(struct io_thread *io, struct session *s, const struct pmq_msg *m)
+{
+	struct timespec left = { m->debug_ms / 1000, (long)(m->debug_ms % 1000) * 1000000L };
+
+	pmq_log(PMQ_LOG_WARN, "debug: IO thread %u stops for %d ms", io->idx, (int)m->debug_ms);
+	while (nanosleep(&left, &left) != 0 && errno == EINTR)
+		;
+	io->now_ms = clock_now_ms();
+	session_answer(io, s, 200, m->opaque, NULL, 0);
+}
+
+static void stall_timer(struct io_thread *io, struct session *s, const struct pmq_msg *m)
+{
+	if (!timer_stall(rt.timer, s->h, m->opaque, m->debug_ms))
+		session_answerf(io, s, 503, m->opaque, "timer mailbox full, retry later");
+}
+
 static void debug_cmd(struct io_thread *io, struct session *s, const struct pmq_msg *m,
                       const char *raw, size_t len)
 {
 	enum rt_pool pool;
 
 	if (!rt.cfg->enable_debug_commands) {
-		session_answer(io, s, 403, m->opaque,
-		               "debug commands are disabled (enable_debug_commands = no)",
-		               strlen("debug commands are disabled (enable_debug_commands = no)"));
+		session_answerf(io, s, 403, m->opaque,
+		                "debug commands are disabled (enable_debug_commands = no)");
 		return;
 	}
 	if (!view_is(m->debug_verb, "sleep")) {
@@ -87,9 +108,15 @@ static void debug_cmd(struct io_thread *io, struct session *s, const struct pmq_
 		pool = RT_POOL_PUT;
 	else if (view_is(m->debug_pool, "heartbeat"))
 		pool = RT_POOL_HEARTBEAT;
-	else {
+	else if (view_is(m->debug_pool, "io") || view_is(m->debug_pool, "timer")) {
+		if (view_is(m->debug_pool, "io"))
+			stall_io(io, s, m);
+		else
+			stall_timer(io, s, m);
+		return;
+	} else {
 		session_answerf(io, s, 400, m->opaque,
-		                "debug sleep pool must be get, put or heartbeat");
+		                "debug sleep target must be get, put, heartbeat, io or timer");
 		return;
 	}
 	submit(io, s, m, raw, len, pool, m->debug_ms < 0 ? 0 : m->debug_ms);

@@ -77,6 +77,7 @@ int io_create(struct io_thread **out, unsigned idx, int listen_fd)
 		io->ctrl[op].msg.type = IOM_CTRL;
 		io->ctrl[op].op = (enum io_ctrl_op)op;
 	}
+	probe_init(&io->probe);
 	*out = io;
 	return 0;
 fail:
@@ -94,6 +95,11 @@ unsigned io_sessions(const struct io_thread *io)
 {
 	return atomic_load_explicit(&((struct io_thread *)io)->nsessions_pub,
 	                            memory_order_relaxed);
+}
+
+struct thread_probe *io_probe(struct io_thread *io)
+{
+	return &io->probe;
 }
 
 unsigned io_mailbox_depth(const struct io_thread *io)
@@ -264,10 +270,12 @@ static void start_drain(struct io_thread *io)
 
 static void take_mail(struct io_thread *io)
 {
-	for (unsigned n = 0; n < IO_MSG_BUDGET; n++) {
+	unsigned n;
+
+	for (n = 0; n < IO_MSG_BUDGET; n++) {
 		struct io_msg *m = mailbox_take(io->mb);
 		if (!m)
-			return;
+			break;
 		switch (m->type) {
 		case IOM_REPLY: {
 			struct outbuf *b = (struct outbuf *)m;
@@ -289,8 +297,15 @@ static void take_mail(struct io_thread *io)
 				start_drain(io);
 			break;
 		}
+		case IOM_PING:
+			probe_took_ping(&io->probe);
+			break;
+		case IOM_STALL: /* the timer's only */
+			break;
 		}
 	}
+	if (n > 0)
+		probe_took_mail(&io->probe);
 	/* Budget spent: more may wait, and no eventfd write will come for
 	 * them (we never announced sleep). The loop polls without sleeping. */
 }
@@ -424,7 +439,7 @@ void io_join(struct io_thread *io)
 
 static void free_msg(struct io_msg *m)
 {
-	if (m->type != IOM_CTRL)
+	if (m->type != IOM_CTRL && m->type != IOM_PING)
 		free(m); /* outbuf and idle_timer both start with their io_msg */
 }
 

@@ -14,6 +14,8 @@ enum io_msg_type {
 	IOM_REPLY = 1,   /* struct outbuf: a response for the session */
 	IOM_IDLE_CHECK,  /* struct idle_timer: the timer says "look now" */
 	IOM_CTRL,        /* struct io_ctrl: shutdown phases */
+	IOM_PING,        /* struct thread_probe: the watchdog asks "alive?" (probe.h) */
+	IOM_STALL,       /* timer only: `debug sleep timer` (struct timer_stall) */
 };
 
 struct io_msg {

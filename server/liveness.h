@@ -5,20 +5,26 @@
  * when the answer is true, so systemd restarts a wedged broker instead of
  * one whose main thread alone is still alive.
  *
+ * What is checked, each call:
+ *  - every IO thread and the timer thread: each call posts a ping into the
+ *    thread's mailbox, and the thread stamps a counter whenever it takes
+ *    mail (probe.h). A thread that has not taken its mail since the
+ *    previous call, although a ping was waiting, is stuck. An idle thread
+ *    is woken by the ping, so idleness is never mistaken for a wedge.
+ *  - every pool: stuck when it had requests queued at the previous call
+ *    and still has, and none finished (completed or expired) in between.
+ *
+ * Why the main thread checks rather than the timer thread: the main thread
+ * is the one that talks to systemd, and a check run by the timer would go
+ * quiet exactly when the timer wedges.
+ *
  * Promises:
  *  - Main thread only, between server_start() and server_stop(); cheap
- *    (reads counters, takes no lock a worker holds).
- *  - A pool is stuck when it had requests queued at the previous call and
- *    still has, and none finished (completed or expired) in between. With
- *    the check every WatchdogSec/2, two stuck checks in a row miss the
- *    watchdog and systemd restarts the daemon.
- *  - why receives one line naming what is stuck, for the log and STATUS=.
- *
- * Not covered yet: the IO threads and the timer thread expose no progress
- * counter (an idle IO thread rightly sleeps in epoll_wait), so a wedged IO
- * or timer thread is not detected here. Closing that gap needs a per-thread
- * counter bumped by a periodic no-op mailbox message (IO) and by each tick
- * (timer).
+ *    (reads counters, posts one message per thread, takes no lock).
+ *  - With the check every WatchdogSec/2, a thread or pool stuck for two
+ *    checks in a row misses the watchdog and systemd restarts the daemon.
+ *  - why receives one line naming what is stuck (the first thing found,
+ *    and how many in all), for the log and STATUS=.
  */
 #ifndef PMQ_LIVENESS_H
 #define PMQ_LIVENESS_H

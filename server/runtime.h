@@ -91,12 +91,20 @@ void io_destroy(struct io_thread *io);
 struct stats_block *io_stats(struct io_thread *io);
 unsigned io_sessions(const struct io_thread *io);
 unsigned io_mailbox_depth(const struct io_thread *io);
+/* Its liveness probe (probe.h), for liveness.c. */
+struct thread_probe *io_probe(struct io_thread *io);
 
 /* timerthread.c --------------------------------------------------------- */
 int timer_create_thread(struct timer_thread **out);
 /* IO threads: hand t to the timer (false: its mailbox is full, keep t and
  * try again later). */
 bool timer_post(struct timer_thread *tt, struct idle_timer *t);
+/* Any thread: post a ping (liveness.c); false when the mailbox is full. */
+bool timer_post_msg(struct timer_thread *tt, struct io_msg *m);
+struct thread_probe *timer_probe(struct timer_thread *tt);
+/* `debug sleep timer MS`: the timer thread stops for ms, then answers
+ * `result 200 0 OPAQUE` to session h. false: mailbox full or ENOMEM. */
+bool timer_stall(struct timer_thread *tt, struct pmq_handle h, int32_t opaque, int32_t ms);
 void timer_stop(struct timer_thread *tt);
 void timer_destroy(struct timer_thread *tt);
 

@@ -22,6 +22,7 @@
 
 #include "server/idle.h"
 #include "server/outq.h"
+#include "server/probe.h"
 #include "server/runtime.h"
 
 enum session_state { SS_OPEN, SS_DRAINING };
@@ -94,6 +95,7 @@ struct io_thread {
 
 	struct stats_block stats;
 	struct io_ctrl ctrl[3];         /* shutdown messages, by op */
+	struct thread_probe probe;      /* the watchdog's ping (probe.h) */
 };
 
 /* session.c */

@@ -17,11 +17,13 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "actors/clock.h"
 #include "server/log.h"
+#include "server/probe.h"
 #include "server/runtime.h"
 #include "server/store_service.h"
 
@@ -37,6 +39,14 @@ struct timer_thread {
 	struct idle_timer owned;        /* list head: every timer in the wheel */
 	struct io_ctrl stop;
 	uint64_t next_store_tick_ms;
+	struct thread_probe probe;      /* the watchdog's ping (probe.h) */
+};
+
+/* `debug sleep timer MS OPAQUE`: stop this thread, then answer h. */
+struct timer_stall {
+	struct io_msg msg;              /* IOM_STALL, h: who asked */
+	int32_t opaque;
+	int32_t ms;
 };
 
 static void own(struct timer_thread *tt, struct idle_timer *t)
@@ -69,13 +79,41 @@ static void fire(struct pmq_wheel_entry *e, void *arg)
 	wheel_schedule(tt->wheel, &t->entry, clock_now_ms() + (uint64_t)rt.cfg->tick_ms);
 }
 
+/* Sleeps the whole stall (restarting after signals), then answers. */
+static void stall(struct timer_stall *st)
+{
+	struct timespec left = { st->ms / 1000, (long)(st->ms % 1000) * 1000000L };
+	char line[64];
+
+	pmq_log(PMQ_LOG_WARN, "debug: timer thread stops for %d ms", (int)st->ms);
+	while (nanosleep(&left, &left) != 0 && errno == EINTR)
+		;
+	size_t n = pmq_encode_result(line, sizeof line, 200, NULL, 0, st->opaque);
+	struct outbuf *b = outbuf_new(n);
+	if (b) {
+		memcpy(b->data, line, n);
+		reply_post(st->msg.h, false, b);
+	}
+	free(st);
+}
+
 static void take_mail(struct timer_thread *tt)
 {
 	struct io_msg *m;
+	bool took = false;
 
 	while ((m = mailbox_take(tt->mb))) {
+		took = true;
 		if (m->type == IOM_CTRL) {
 			tt->stopping = true;
+			continue;
+		}
+		if (m->type == IOM_PING) {
+			probe_took_ping(&tt->probe);
+			continue;
+		}
+		if (m->type == IOM_STALL) {
+			stall((struct timer_stall *)m);
 			continue;
 		}
 		struct idle_timer *t = (struct idle_timer *)m;
@@ -84,6 +122,8 @@ static void take_mail(struct timer_thread *tt)
 		own(tt, t);
 		wheel_schedule(tt->wheel, &t->entry, t->deadline_ms);
 	}
+	if (took)
+		probe_took_mail(&tt->probe);
 }
 
 static void *timer_main(void *arg)
@@ -125,6 +165,7 @@ int timer_create_thread(struct timer_thread **out)
 	tt->owned.next = tt->owned.prev = &tt->owned;
 	tt->stop.msg.type = IOM_CTRL;
 	tt->stop.op = IOC_TIMER_STOP;
+	probe_init(&tt->probe);
 	err = mailbox_create(&tt->mb, TIMER_MAILBOX_CAPACITY);
 	if (!err)
 		err = wheel_create(&tt->wheel, (unsigned)rt.cfg->wheel_slots,
@@ -151,6 +192,32 @@ fail:
 bool timer_post(struct timer_thread *tt, struct idle_timer *t)
 {
 	return mailbox_post(tt->mb, &t->msg);
+}
+
+bool timer_post_msg(struct timer_thread *tt, struct io_msg *m)
+{
+	return mailbox_post(tt->mb, m);
+}
+
+struct thread_probe *timer_probe(struct timer_thread *tt)
+{
+	return &tt->probe;
+}
+
+bool timer_stall(struct timer_thread *tt, struct pmq_handle h, int32_t opaque, int32_t ms)
+{
+	struct timer_stall *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return false;
+	st->msg.type = IOM_STALL;
+	st->msg.h = h;
+	st->opaque = opaque;
+	st->ms = ms;
+	if (mailbox_post(tt->mb, &st->msg))
+		return true;
+	free(st);
+	return false;
 }
 
 void timer_stop(struct timer_thread *tt)
@@ -181,8 +248,8 @@ void timer_destroy(struct timer_thread *tt)
 	}
 	if (tt->mb) {
 		while ((m = mailbox_take(tt->mb)))
-			if (m->type != IOM_CTRL)
-				free(m);
+			if (m->type != IOM_CTRL && m->type != IOM_PING)
+				free(m); /* idle timers and stalls */
 		mailbox_destroy(tt->mb);
 	}
 	wheel_destroy(tt->wheel);
