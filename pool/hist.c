@@ -33,6 +33,7 @@ static uint64_t bucket_top(unsigned b)
 void hist_record(struct pmq_hist *h, uint64_t us)
 {
 	ck_pr_inc_64(&h->bucket[bucket_of(us)]);
+	ck_pr_add_64(&h->sum_us, us);
 }
 
 /* One writer: the increment need not be atomic, only the store must be
@@ -42,12 +43,23 @@ void hist_record_owned(struct pmq_hist *h, uint64_t us)
 	uint64_t *b = &h->bucket[bucket_of(us)];
 
 	ck_pr_store_64(b, ck_pr_load_64(b) + 1);
+	ck_pr_store_64(&h->sum_us, ck_pr_load_64(&h->sum_us) + us);
 }
 
 void hist_add(struct pmq_hist *into, const struct pmq_hist *from)
 {
 	for (unsigned b = 0; b < HIST_BUCKETS; b++)
 		into->bucket[b] += ck_pr_load_64(&from->bucket[b]);
+	into->sum_us += ck_pr_load_64(&from->sum_us);
+}
+
+uint64_t hist_count_upto(const struct pmq_hist *h, uint64_t us)
+{
+	uint64_t n = 0;
+
+	for (unsigned b = 0; b < HIST_BUCKETS && bucket_top(b) <= us; b++)
+		n += ck_pr_load_64(&h->bucket[b]);
+	return n;
 }
 
 uint64_t hist_total(const struct pmq_hist *h)

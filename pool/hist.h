@@ -7,6 +7,7 @@
  * hist_record_owned() is for a histogram with one writer (a pool worker's
  * own): a plain load and store, no locked instruction; readers still see
  * whole counts. hist_add() sums one into another for reporting.
+ * Each also keeps the sum of what it recorded (Prometheus's _sum).
  */
 #ifndef PMQ_HIST_H
 #define PMQ_HIST_H
@@ -20,6 +21,7 @@
 
 struct pmq_hist {
 	uint64_t bucket[HIST_BUCKETS];
+	uint64_t sum_us;        /* of every recorded value */
 };
 
 void hist_record(struct pmq_hist *h, uint64_t us);
@@ -31,5 +33,9 @@ void hist_add(struct pmq_hist *into, const struct pmq_hist *from);
  * edge of the bucket that holds that rank); 0 when nothing was recorded. */
 uint64_t hist_percentile(const struct pmq_hist *h, unsigned permille);
 uint64_t hist_total(const struct pmq_hist *h);
+/* Recordings in the buckets whose every value is <= us: exactly those
+ * <= us when us is a bucket's top, otherwise short by the bucket that
+ * straddles us (at most 12.5% of the value range). For Prometheus's le. */
+uint64_t hist_count_upto(const struct pmq_hist *h, uint64_t us);
 
 #endif

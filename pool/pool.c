@@ -282,10 +282,17 @@ unsigned pool_queued(const struct pmq_pool *p)
 	return ck_pr_load_uint(&((struct pmq_pool *)p)->state) & ~POOL_STOP_BIT;
 }
 
+void pool_wait_hist(const struct pmq_pool *p, struct pmq_hist *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < p->threads; i++)
+		hist_add(out, &p->w[i].wait_us);
+}
+
 void pool_stats(const struct pmq_pool *p, struct pmq_pool_stats *out)
 {
 	struct pmq_pool *q = (struct pmq_pool *)p; /* ck_pr loads want non-const */
-	struct pmq_hist wait = { { 0 } };
+	struct pmq_hist wait;
 	uint64_t dequeued = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -299,8 +306,8 @@ void pool_stats(const struct pmq_pool *p, struct pmq_pool_stats *out)
 		dequeued += ck_pr_load_64(&w->dequeued);
 		out->expired += ck_pr_load_64(&w->expired);
 		out->completed += ck_pr_load_64(&w->completed);
-		hist_add(&wait, &w->wait_us);
 	}
+	pool_wait_hist(p, &wait);
 	/* Every accepted task is queued (reserved) or was dequeued; under
 	 * concurrency the sum may be off by the tasks between the two. */
 	out->submitted = dequeued + out->queued;

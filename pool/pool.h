@@ -60,6 +60,9 @@ int pool_try_submit(struct pmq_pool *p, struct pmq_task *t);
 /* Tasks waiting now. */
 unsigned pool_queued(const struct pmq_pool *p);
 void pool_stats(const struct pmq_pool *p, struct pmq_pool_stats *out);
+/* The queue-wait histogram of every worker, summed into *out (any thread). */
+struct pmq_hist;
+void pool_wait_hist(const struct pmq_pool *p, struct pmq_hist *out);
 const char *pool_name(const struct pmq_pool *p);
 
 /*

@@ -42,10 +42,36 @@ int main(void)
 	/* Every bucket edge: a value reports a top >= itself, < 1.125x. */
 	bool edges = true;
 	for (uint64_t v = 1; v < (1ull << 40); v = v * 3 / 2 + 1) {
-		struct pmq_hist one = { { 0 } };
+		struct pmq_hist one = { 0 };
 		hist_record(&one, v);
 		edges &= within(hist_percentile(&one, 500), v);
 	}
 	ok(edges, "single values report within their bucket");
+
+	/* Prometheus's le counts and _sum. */
+	is(h.sum_us, 45, "the sum of 0..9");
+	is(hist_count_upto(&h, 4), 5, "0..9: five are <= 4 (exact buckets)");
+	is(hist_count_upto(&h, 100), 10, "all ten are <= 100");
+	is(g.sum_us, 10000ull * 10001 / 2, "the sum of 1..10000");
+	is(hist_count_upto(&g, 1023), 1023, "1..10000: exactly 1023 are <= a bucket top (1023)");
+	uint64_t below = hist_count_upto(&g, 1000);
+	ok(below <= 1000 && below >= 1000 - 1000 / 8, "<= 1000 (inside a bucket): %llu, short "
+	   "by at most the straddling bucket", (unsigned long long)below);
+	uint64_t prev = 0;
+	bool monotonic = true;
+	for (uint64_t le = 1; le < 20000; le = le * 2 + 3) {
+		uint64_t n = hist_count_upto(&g, le);
+		monotonic &= n >= prev;
+		prev = n;
+	}
+	ok(monotonic, "le counts never decrease");
+	struct pmq_hist sum = { 0 };
+	hist_add(&sum, &h);
+	hist_add(&sum, &g);
+	is(sum.sum_us, h.sum_us + g.sum_us, "hist_add adds the sums");
+	struct pmq_hist owned = { 0 };
+	hist_record_owned(&owned, 7);
+	hist_record_owned(&owned, 9);
+	is(owned.sum_us, 16, "hist_record_owned keeps the sum too");
 	return done_testing();
 }
