@@ -57,7 +57,8 @@ static void submit(struct io_thread *io, struct session *s, const struct pmq_msg
 		s->inflight++;
 		s->reserved += reserve;
 		if (s->out.bytes + s->reserved > (size_t)rt.cfg->max_output_bytes)
-			s->throttled = true; /* session.c resumes it below half */
+			/* session.c resumes it below half */
+			session_set_flag(io, &s->throttled, ST_SESS_THROTTLED, true);
 		return;
 	}
 	request_free(req);

@@ -62,7 +62,7 @@ static void send_heartbeat(struct io_thread *io, struct session *s, uint64_t dea
 	b->prio = true; /* never behind a large queued answer */
 	session_push(io, s, b);
 	if (!s->hb_out) {
-		s->hb_out = true;
+		session_set_flag(io, &s->hb_out, ST_SESS_HB_OUT, true);
 		s->hb_run_first = op;
 	}
 	s->hb_last = op;
@@ -95,7 +95,8 @@ uint64_t heartbeat_check(struct io_thread *io, struct session *s, uint64_t now)
 	}
 	if (s->hb_out && now >= s->hb_deadline_ms) {
 		if (s->last_read_ms > s->hb_sent_ms) {
-			s->hb_out = false; /* it spoke: alive */
+			/* it spoke: alive */
+			session_set_flag(io, &s->hb_out, ST_SESS_HB_OUT, false);
 			s->hb_misses = 0;
 		} else {
 			s->hb_misses++;
@@ -141,7 +142,7 @@ void heartbeat_on_answer(struct io_thread *io, struct session *s, int32_t opaque
 	uint32_t span = (uint32_t)s->hb_last - (uint32_t)s->hb_run_first;
 
 	if (s->hb_out && (uint32_t)opaque - (uint32_t)s->hb_run_first <= span) {
-		s->hb_out = false;
+		session_set_flag(io, &s->hb_out, ST_SESS_HB_OUT, false);
 		s->hb_misses = 0;
 		stats_inc(&io->stats, ST_HB_ANSWERED);
 		return;

@@ -139,6 +139,7 @@ int session_open(struct io_thread *io, int fd, const char *peer)
 	io->nsessions++;
 	atomic_store_explicit(&io->nsessions_pub, io->nsessions, memory_order_relaxed);
 	stats_inc(&io->stats, ST_TOTAL_CONNECTIONS);
+	stats_inc(&io->stats, ST_SESS_OPEN);
 
 	t->msg.type = IOM_IDLE_CHECK;
 	t->msg.h = s->h;
@@ -169,6 +170,8 @@ void session_drain(struct io_thread *io, struct session *s, enum close_reason wh
 	if (s->dead || s->state == SS_DRAINING)
 		return;
 	s->state = SS_DRAINING;
+	stats_dec(&io->stats, ST_SESS_OPEN);
+	stats_inc(&io->stats, ST_SESS_DRAINING);
 	s->why = why;
 	s->in_len = 0;
 	session_mark_dirty(io, s); /* flush decides when to close */
@@ -202,6 +205,9 @@ static void session_free(struct io_thread *io, struct session *s)
 	/* Counted before the peer can see the close: a client that reads our
 	 * FIN and then asks `stats` must find this session counted. */
 	stats_inc(&io->stats, (enum stat_id)(ST_CLOSED_FIRST + s->why));
+	stats_dec(&io->stats, s->state == SS_OPEN ? ST_SESS_OPEN : ST_SESS_DRAINING);
+	session_set_flag(io, &s->throttled, ST_SESS_THROTTLED, false);
+	session_set_flag(io, &s->hb_out, ST_SESS_HB_OUT, false);
 	atomic_fetch_sub(&rt.curr_connections, 1);
 	if (s->why != CLOSE_PEER)
 		discard_input(s->fd);
@@ -247,10 +253,10 @@ static size_t owed(const struct session *s)
 	return s->out.bytes + s->reserved;
 }
 
-static void check_throttle(struct session *s)
+static void check_throttle(struct io_thread *io, struct session *s)
 {
 	if (owed(s) > (size_t)rt.cfg->max_output_bytes)
-		s->throttled = true;
+		session_set_flag(io, &s->throttled, ST_SESS_THROTTLED, true);
 }
 
 void session_push(struct io_thread *io, struct session *s, struct outbuf *b)
@@ -258,7 +264,7 @@ void session_push(struct io_thread *io, struct session *s, struct outbuf *b)
 	if (outq_empty(&s->out))
 		s->out_since_ms = io->now_ms; /* the write-timeout clock starts */
 	outq_push(&s->out, b);
-	check_throttle(s);
+	check_throttle(io, s);
 	session_mark_dirty(io, s);
 }
 
@@ -435,7 +441,7 @@ void session_on_event(struct io_thread *io, struct session *s, uint32_t events)
 static void unthrottle(struct io_thread *io, struct session *s)
 {
 	if (s->throttled && owed(s) <= (size_t)rt.cfg->max_output_bytes / 2) {
-		s->throttled = false;
+		session_set_flag(io, &s->throttled, ST_SESS_THROTTLED, false);
 		session_mark_ready(io, s); /* decode what waits, read again */
 	}
 }

@@ -98,6 +98,20 @@ struct io_thread {
 	struct thread_probe probe;      /* the watchdog's ping (probe.h) */
 };
 
+/* Sets one of a session's flags that has a gauge (ST_SESS_THROTTLED,
+ * ST_SESS_HB_OUT), moving the gauge when the flag changes. */
+static inline void session_set_flag(struct io_thread *io, bool *flag, enum stat_id gauge,
+                                    bool on)
+{
+	if (*flag == on)
+		return;
+	*flag = on;
+	if (on)
+		stats_inc(&io->stats, gauge);
+	else
+		stats_dec(&io->stats, gauge);
+}
+
 /* session.c */
 struct session *session_lookup(struct io_thread *io, struct pmq_handle h);
 int session_open(struct io_thread *io, int fd, const char *peer);

@@ -140,6 +140,10 @@ static void render_system(struct sbuf *b)
 		kv(b, key, stats_total((enum stat_id)(ST_CLOSED_FIRST + r)));
 	}
 	kv(b, "replies_dropped", stats_total(ST_REPLIES_DROPPED));
+	kv(b, "sessions_open", stats_total(ST_SESS_OPEN));
+	kv(b, "sessions_draining", stats_total(ST_SESS_DRAINING));
+	kv(b, "sessions_throttled", stats_total(ST_SESS_THROTTLED));
+	kv(b, "sessions_heartbeat_outstanding", stats_total(ST_SESS_HB_OUT));
 	external(b, store_lines, NULL);
 }
 

@@ -47,6 +47,12 @@ enum stat_id {
 	ST_HB_MISSED,
 	ST_HB_UNMATCHED,
 	ST_REPLIES_DROPPED,     /* a worker could not post an answer in time */
+	/* Gauges: sessions in a state now (+1 on entry, -1 on exit, by the
+	 * owning IO thread; the sum over blocks is the figure). */
+	ST_SESS_OPEN,           /* reading requests */
+	ST_SESS_DRAINING,       /* closing: writing what is owed */
+	ST_SESS_THROTTLED,      /* not reading: output over max_output_bytes */
+	ST_SESS_HB_OUT,         /* a broker heartbeat awaits its answer */
 	ST_CMD_FIRST,           /* + enum pmq_cmd */
 	ST_CLOSED_FIRST = ST_CMD_FIRST + PMQ_CMD_COUNT, /* + enum close_reason */
 	ST_COUNT = ST_CLOSED_FIRST + CLOSE_REASON_COUNT,
@@ -64,6 +70,12 @@ static inline void stats_add(struct stats_block *b, enum stat_id id, uint64_t n)
 static inline void stats_inc(struct stats_block *b, enum stat_id id)
 {
 	stats_add(b, id, 1);
+}
+
+/* A gauge's -1: unsigned wrap-around, so the sum over blocks stays right. */
+static inline void stats_dec(struct stats_block *b, enum stat_id id)
+{
+	stats_add(b, id, UINT64_MAX);
 }
 
 /* A growing text buffer; failed is set (and text cut) on ENOMEM. */

@@ -12,7 +12,10 @@
  *    sanitizers;
  *  - the stats counters agree;
  *  - with session_timeout_ms=300 (and heartbeats far off) a session that
- *    sends nothing is closed after 300 ms, counted as idle.
+ *    sends nothing is closed after 300 ms, counted as idle;
+ *  - the session gauges: a heartbeat awaiting its answer shows in
+ *    sessions_heartbeat_outstanding until answered, and sessions_open
+ *    follows connects and closes.
  */
 #include <config.h>
 
@@ -45,6 +48,39 @@ static void read_silence(void)
 	ok(td_stat(d.port, "", "sessions_closed_idle") == 1, "stats: 1 closed as idle");
 	ok(td_stat(d.port, "", "heartbeats_sent") == 0, "no heartbeat was sent");
 	close(fd);
+	is(td_stop(&d, RT_HANG_MS), 0, "exit 0");
+	td_cleanup(&d);
+}
+
+/* The gauges behind pulsemq_sessions{state} and _heartbeat_outstanding. */
+static void session_gauges(void)
+{
+	struct td_daemon d;
+	/* 1 s idle: after x answers, the next heartbeat is a second away,
+	 * long enough to see the gauge at 0 even on a loaded machine. */
+	const char *settings[] = { "idle_timeout_ms=1000", "heartbeat_timeout_ms=60000",
+	                           "tick_ms=10", NULL };
+	struct td_conn x;
+
+	if (td_start(&d, settings) != 0)
+		bail_out("cannot start pulsemqd");
+	td_conn_init(&x, td_connect(d.port));
+	/* The stats connection counts itself: one open beside x. */
+	is(rt_stat_wait(d.port, "", "sessions_open", 2, RT_HANG_MS), 2,
+	   "sessions_open: x and the stats connection");
+	ok(td_read_msg(&x, RT_HANG_MS) == 1 && x.msg.cmd == PMQ_CMD_VERSION,
+	   "x, silent, receives the broker's heartbeat");
+	int32_t op = x.msg.opaque;
+	is(rt_stat_wait(d.port, "", "sessions_heartbeat_outstanding", 1, RT_HANG_MS), 1,
+	   "sessions_heartbeat_outstanding: 1 while x has not answered");
+	td_sendf(x.fd, "result 200 0 %d\r\n", (int)op);
+	is(rt_stat_wait(d.port, "", "sessions_heartbeat_outstanding", 0, RT_HANG_MS), 0,
+	   "... 0 once x answered");
+	td_conn_free(&x);
+	is(rt_stat_wait(d.port, "", "sessions_open", 1, RT_HANG_MS), 1,
+	   "sessions_open: x closed, only the stats connection");
+	is(td_stat(d.port, "", "sessions_draining"), 0, "sessions_draining: 0");
+	is(td_stat(d.port, "", "sessions_throttled"), 0, "sessions_throttled: 0");
 	is(td_stop(&d, RT_HANG_MS), 0, "exit 0");
 	td_cleanup(&d);
 }
@@ -145,5 +181,6 @@ int main(void)
 	is(td_stop(&d, RT_HANG_MS), 0, "exit 0");
 	td_cleanup(&d);
 	read_silence();
+	session_gauges();
 	return done_testing();
 }

@@ -144,6 +144,8 @@ static void pipeline(void)
 	diag("writer sent %zu of %zu bytes before anything was read", atomic_load(&w.sent),
 	     w.total);
 	ok(atomic_load(&w.sent) < w.total, "the broker pushed back (stopped reading)");
+	is(rt_stat_wait(d.port, "", "sessions_throttled", 1, RT_HANG_MS), 1,
+	   "stats: sessions_throttled 1 while it waits");
 
 	struct rt_reader r;
 	struct pmq_msg m;
@@ -170,6 +172,8 @@ static void pipeline(void)
 	pthread_join(tid, NULL);
 	is(total, PIPELINE, "%d answers for %d requests", total, PIPELINE);
 	is(dup + alien, 0, "each opaque answered once");
+	is(rt_stat_wait(d.port, "", "sessions_throttled", 0, RT_HANG_MS), 0,
+	   "stats: sessions_throttled 0 once read");
 	diag("%u answered 200, the rest 503 'heartbeat pool busy'", okays);
 	diag("RSS: %ld KiB idle, peak %ld KiB", base, peak);
 	ok(base > 0 && peak - base < bound_kib, "RSS grew by %ld KiB < %ld KiB", peak - base,
