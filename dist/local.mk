@@ -6,7 +6,7 @@
 # writes the STATUS= line. Without libmicrohttpd, metrics.h turns
 # metrics_start() into a refusal of a non-empty metrics_listen.
 noinst_HEADERS += server/metrics.h server/metrics_source.h server/status.h
-pulsemqd_SOURCES += server/metrics_text.c server/status.c
+pulsemqd_SOURCES += server/metrics_text.c server/metrics_hist.c server/status.c
 if HAVE_MHD
 pulsemqd_SOURCES += server/metrics.c server/metrics_source.c
 pulsemqd_CFLAGS += $(MHD_CFLAGS)
@@ -16,7 +16,9 @@ endif
 # The stats -> Prometheus renaming on its own.
 check_PROGRAMS += tests/unit/test_metrics
 TESTS += tests/unit/test_metrics
-tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c server/metrics_text.c
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c server/metrics_text.c \
+	server/metrics_hist.c
+tests_unit_test_metrics_LDADD = libpmqpool.la $(CK_LIBS)
 
 # GET /metrics from the real daemon.
 if HAVE_MHD

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "pool/hist.h"
 #include "server/config.h"
 #include "server/log.h"
 
@@ -60,6 +61,14 @@ struct metrics_out {
  */
 void metrics_render_stats(struct metrics_out *out, const char *section,
                           const char *text, size_t len);
+
+/* A histogram family (metrics_hist.c): the HELP/TYPE lines once, then one
+ * series per label set (labels: `pool="get"`, or "" for none), with
+ * cumulative _bucket{le=...} counts in seconds, _sum and _count. h may be
+ * recorded into meanwhile: the series is rendered from one snapshot. */
+void metrics_histogram_head(struct metrics_out *out, const char *name, const char *help);
+void metrics_histogram(struct metrics_out *out, const char *name, const char *labels,
+                       const struct pmq_hist *h);
 
 /* printf into out, growing it. */
 void metrics_printf(struct metrics_out *out, const char *fmt, ...)

@@ -5,16 +5,46 @@
  * `stats pools` exactly as a client would receive them; metrics_text.c
  * renames the lines. Going through the same renderer as the stats command
  * means the two views can never disagree about a counter.
+ *
+ * Histograms have no `stats` lines (only quantiles do), so the pools'
+ * queue-wait and the commands' latency histograms are read directly.
  */
 #include <config.h> /* autoconf's: "config.h" here would be server/config.h */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "server/metrics_source.h"
+#include "server/runtime.h"
 #include "server/stats.h"
 
 /* The stats items a scrape exports, as the stats command names them. */
 static const char *const items[] = { "", "pools" };
+
+static void render_histograms(struct metrics_out *out)
+{
+	struct pmq_hist wait;
+	char labels[64];
+
+	metrics_histogram_head(out, "pulsemq_pool_queue_wait_seconds",
+	                       "Time requests waited in the pool's queue.");
+	for (int p = 0; p < RT_POOL_COUNT; p++) {
+		pool_wait_hist(rt.pools[p], &wait);
+		snprintf(labels, sizeof labels, "pool=\"%s\"", rt_pool_name((enum rt_pool)p));
+		metrics_histogram(out, "pulsemq_pool_queue_wait_seconds", labels, &wait);
+	}
+	metrics_histogram_head(out, "pulsemq_command_duration_seconds",
+	                       "Time from decoding a request to its answer, by command "
+	                       "(commands served by a pool; 503s are not timed).");
+	for (int c = PMQ_CMD_NONE + 1; c < PMQ_CMD_COUNT; c++) {
+		enum pmq_route r = pmq_cmd_info((enum pmq_cmd)c)->route;
+		if (r != PMQ_ROUTE_GET && r != PMQ_ROUTE_PUT && r != PMQ_ROUTE_HEARTBEAT)
+			continue;
+		snprintf(labels, sizeof labels, "command=\"%s\"", pmq_cmd_name((enum pmq_cmd)c));
+		metrics_histogram(out, "pulsemq_command_duration_seconds", labels,
+		                  &rt.cmd_latency[c]);
+	}
+}
 
 void metrics_source_render(struct metrics_out *out)
 {
@@ -31,4 +61,5 @@ void metrics_source_render(struct metrics_out *out)
 			out->failed = out->failed || text.failed;
 		sbuf_free(&text);
 	}
+	render_histograms(out);
 }

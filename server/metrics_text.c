@@ -73,6 +73,16 @@ static const struct family system_families[] = {
 	  "Heartbeat answers that matched no outstanding heartbeat." },
 	{ "replies_dropped", "pulsemq_replies_dropped_total", M_COUNTER, NULL, NULL, 1,
 	  "Answers a worker could not hand to an IO thread in time." },
+	{ "sessions_open", "pulsemq_sessions", M_GAUGE, "state", "open", 1,
+	  "Sessions now, by state: open (reading requests) or draining (closing, "
+	  "writing what is owed)." },
+	{ "sessions_draining", "pulsemq_sessions", M_GAUGE, "state", "draining", 1,
+	  "Sessions now, by state: open (reading requests) or draining (closing, "
+	  "writing what is owed)." },
+	{ "sessions_throttled", "pulsemq_sessions_throttled", M_GAUGE, NULL, NULL, 1,
+	  "Sessions not read because their unwritten output is over max_output_bytes." },
+	{ "sessions_heartbeat_outstanding", "pulsemq_sessions_heartbeat_outstanding", M_GAUGE,
+	  NULL, NULL, 1, "Idle sessions whose broker heartbeat awaits an answer." },
 	/* The store's figures (store_service_stats, part of `stats`). */
 #define STORE_COUNTER(key, name, help) { key, name, M_COUNTER, NULL, NULL, 1, help }
 #define STORE_GAUGE(key, name, help) { key, name, M_GAUGE, NULL, NULL, 1, help }
@@ -126,10 +136,12 @@ static const struct family pool_families[] = {
 	  "Requests answered 504 after waiting past request_timeout_ms." },
 	{ "completed", "pulsemq_pool_completed_total", M_COUNTER, NULL, NULL, 1,
 	  "Requests the pool's workers finished." },
-	{ "wait_p50_us", "pulsemq_pool_queue_wait_seconds", M_GAUGE, "quantile", "0.5", 1e-6,
-	  "Time requests waited in the pool's queue (recent quantiles)." },
-	{ "wait_p99_us", "pulsemq_pool_queue_wait_seconds", M_GAUGE, "quantile", "0.99", 1e-6,
-	  "Time requests waited in the pool's queue (recent quantiles)." },
+	/* The histogram itself is pulsemq_pool_queue_wait_seconds
+	 * (metrics_source.c); these are its quantiles as `stats pools` has them. */
+	{ "wait_p50_us", "pulsemq_pool_queue_wait_quantile_seconds", M_GAUGE, "quantile", "0.5",
+	  1e-6, "Time requests waited in the pool's queue, quantiles since start." },
+	{ "wait_p99_us", "pulsemq_pool_queue_wait_quantile_seconds", M_GAUGE, "quantile", "0.99",
+	  1e-6, "Time requests waited in the pool's queue, quantiles since start." },
 };
 
 static const char *const pool_names[] = { "get", "put", "heartbeat" };

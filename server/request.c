@@ -166,11 +166,14 @@ struct reply_to {
 	struct pmq_handle h;
 	bool prio;
 	size_t reserve;
+	enum pmq_cmd cmd;       /* for the latency histogram */
+	uint64_t since_ns;      /* when the IO thread queued it */
 };
 
 static struct reply_to reply_to_of(const struct pmq_request *req)
 {
-	return (struct reply_to){ req->h, req->pool == RT_POOL_HEARTBEAT, req->reserve };
+	return (struct reply_to){ req->h, req->pool == RT_POOL_HEARTBEAT, req->reserve,
+	                          req->msg.cmd, req->task.enqueued_ns };
 }
 
 /*
@@ -210,6 +213,10 @@ static void reply_done(struct pmq_request *req, struct reply_to to, struct outbu
 		return;
 	}
 	b->reserved = to.reserve;
+	uint64_t now = clock_now_ns();
+	if ((unsigned)to.cmd < PMQ_CMD_COUNT)
+		hist_record(&rt.cmd_latency[to.cmd],
+		            now > to.since_ns ? (now - to.since_ns) / 1000u : 0);
 	reply_post(to.h, to.prio, b);
 }
 

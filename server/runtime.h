@@ -22,6 +22,7 @@
 #include "actors/handle.h"
 #include "actors/mailbox.h"
 #include "actors/wheel.h"
+#include "pool/hist.h"
 #include "pool/pool.h"
 #include "protocol/protocol.h"
 #include "server/config.h"
@@ -71,6 +72,9 @@ struct runtime {
 	atomic_bool replies_open;
 	atomic_uint replies_busy;
 	atomic_uint_fast64_t next_session_id;
+	/* Decode to answer, by command, for the pool-served commands
+	 * (hist_record from whichever thread answers). */
+	struct pmq_hist cmd_latency[PMQ_CMD_COUNT];
 };
 
 extern struct runtime rt;

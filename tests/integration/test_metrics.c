@@ -164,6 +164,24 @@ int main(void)
 	struct td_conn c;
 	td_conn_init(&c, fd);
 	ok(fd >= 0 && td_roundtrip(&c, "version 7\r\n", 11, WAIT_MS) == 1, "a version request");
+	r = http(mport, "GET", "/metrics");
+	ok(r && sample(r, "pulsemq_sessions{state=\"open\"}") == 1 &&
+	   sample(r, "pulsemq_sessions{state=\"draining\"}") == 0,
+	   "sessions by state: the open connection");
+	ok(r && sample(r, "pulsemq_sessions_throttled") == 0 &&
+	   sample(r, "pulsemq_sessions_heartbeat_outstanding") == 0,
+	   "none throttled, no heartbeat outstanding");
+	long long n = r ? sample(r, "pulsemq_command_duration_seconds_count{command=\"version\"}") : -1;
+	ok(n == 1 && sample(r, "pulsemq_command_duration_seconds_bucket{command=\"version\","
+	                       "le=\"+Inf\"}") == 1,
+	   "the version request's latency is in its histogram (count %lld)", n);
+	ok(r && strstr(r, "# TYPE pulsemq_command_duration_seconds histogram\n") != NULL &&
+	   sample(r, "pulsemq_command_duration_seconds_count{command=\"put\"}") == 0,
+	   "a histogram per pool-served command");
+	ok(r && strstr(r, "# TYPE pulsemq_pool_queue_wait_seconds histogram\n") != NULL &&
+	   sample(r, "pulsemq_pool_queue_wait_seconds_count{pool=\"heartbeat\"}") == 1,
+	   "the heartbeat pool's queue-wait histogram counts it");
+	free(r);
 	td_conn_free(&c);
 	r = http(mport, "GET", "/metrics");
 	long long after = r ? sample(r, "pulsemq_connections_accepted_total") : -1;

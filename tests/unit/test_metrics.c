@@ -102,10 +102,58 @@ static void test_pools(void)
 	   "the pools' samples are grouped under one TYPE line");
 	ok(strstr(t, "pulsemq_pool_rejected_total{pool=\"get\"} 11\n") != NULL, "rejected per pool");
 	ok(strstr(t, "pulsemq_pool_expired_total{pool=\"put\"} 3\n") != NULL, "expired per pool");
-	ok(strstr(t, "pulsemq_pool_queue_wait_seconds{pool=\"get\",quantile=\"0.99\"} 0.0025\n") != NULL,
+	ok(strstr(t, "pulsemq_pool_queue_wait_quantile_seconds{pool=\"get\",quantile=\"0.99\"} 0.0025\n") != NULL,
 	   "microseconds become seconds with a quantile label");
 	ok(strstr(t, "pulsemq_pool_odd_field{pool=\"heartbeat\"} 6\n") != NULL,
 	   "an unknown pool field keeps its pool label");
+	metrics_out_free(&o);
+}
+
+static void test_sessions(void)
+{
+	struct metrics_out o;
+	char *t = render("", "sessions_open 5\r\nsessions_draining 2\r\n"
+	                 "sessions_throttled 1\r\nsessions_heartbeat_outstanding 3\r\n", &o);
+
+	ok(strstr(t, "# TYPE pulsemq_sessions gauge\npulsemq_sessions{state=\"open\"} 5\n"
+	             "pulsemq_sessions{state=\"draining\"} 2\n") != NULL,
+	   "sessions by state: one gauge family, a state label");
+	ok(strstr(t, "pulsemq_sessions_throttled 1\n") != NULL &&
+	   strstr(t, "pulsemq_sessions_heartbeat_outstanding 3\n") != NULL,
+	   "throttled and heartbeat-outstanding sessions");
+	metrics_out_free(&o);
+}
+
+static void test_histogram(void)
+{
+	struct metrics_out o = { 0 };
+	static struct pmq_hist h;
+
+	hist_record(&h, 30);      /* under 50 us */
+	hist_record(&h, 700);     /* under 1 ms */
+	hist_record(&h, 2000000); /* 2 s */
+	metrics_histogram_head(&o, "pulsemq_x_seconds", "X.");
+	metrics_histogram(&o, "pulsemq_x_seconds", "pool=\"get\"", &h);
+	metrics_histogram(&o, "pulsemq_x_seconds", "", &h);
+	metrics_printf(&o, "%s", "");
+	const char *t = o.buf;
+
+	ok(strstr(t, "# HELP pulsemq_x_seconds X.\n# TYPE pulsemq_x_seconds histogram\n") == t,
+	   "HELP and TYPE histogram first");
+	ok(strstr(t, "pulsemq_x_seconds_bucket{pool=\"get\",le=\"5e-05\"} 1\n") != NULL &&
+	   strstr(t, "pulsemq_x_seconds_bucket{pool=\"get\",le=\"0.0005\"} 1\n") != NULL &&
+	   strstr(t, "pulsemq_x_seconds_bucket{pool=\"get\",le=\"0.001\"} 2\n") != NULL &&
+	   strstr(t, "pulsemq_x_seconds_bucket{pool=\"get\",le=\"1\"} 2\n") != NULL &&
+	   strstr(t, "pulsemq_x_seconds_bucket{pool=\"get\",le=\"2.5\"} 3\n") != NULL &&
+	   strstr(t, "pulsemq_x_seconds_bucket{pool=\"get\",le=\"+Inf\"} 3\n") != NULL,
+	   "cumulative counts at the le edges, +Inf = all");
+	ok(strstr(t, "pulsemq_x_seconds_sum{pool=\"get\"} 2.00073\n") != NULL &&
+	   strstr(t, "pulsemq_x_seconds_count{pool=\"get\"} 3\n") != NULL,
+	   "_sum in seconds and _count");
+	ok(strstr(t, "pulsemq_x_seconds_bucket{le=\"0.001\"} 2\n") != NULL &&
+	   strstr(t, "pulsemq_x_seconds_sum 2.00073\n") != NULL &&
+	   strstr(t, "pulsemq_x_seconds_count 3\n") != NULL, "and without labels");
+	is(count_prefix(t, "pulsemq_x_seconds_bucket{pool=\"get\""), 18, "17 edges and +Inf");
 	metrics_out_free(&o);
 }
 
@@ -129,6 +177,8 @@ int main(void)
 {
 	test_system();
 	test_pools();
+	test_sessions();
+	test_histogram();
 	test_hostile();
 	return done_testing();
 }
