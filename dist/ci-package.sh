@@ -207,6 +207,10 @@ run_daemon() {
 		{ cat "$out/metrics.txt"; die "/metrics lacks pulsemq_connections_accepted_total"; }
 	grep -E '^pulsemq_pool_queue_depth\{pool="put"\} [0-9]+' "$out/metrics.txt" ||
 		{ cat "$out/metrics.txt"; die "/metrics lacks the put pool's queue depth"; }
+	grep -E '^pulsemq_command_duration_seconds_count\{command="put"\} [1-9]' "$out/metrics.txt" ||
+		{ cat "$out/metrics.txt"; die "/metrics lacks the put latency histogram"; }
+	grep -E '^pulsemq_sessions\{state="open"\} [0-9]+' "$out/metrics.txt" ||
+		{ cat "$out/metrics.txt"; die "/metrics lacks sessions by state"; }
 	echo "/metrics: $(grep -c '^pulsemq_' "$out/metrics.txt") samples"
 
 	# logrotate renames the log and sends SIGHUP (pidfile branch: systemd is
