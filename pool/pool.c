@@ -1,5 +1,14 @@
 /*
- * pool.c - fixed workers draining one MPMC ck_ring, sleeping on a futex.
+ * pool.c - fixed workers draining ck_rings, sleeping on a futex.
+ *
+ * Lanes: each regular producer (an IO thread) may own a lane, a ring only
+ * it enqueues into (ck's SPMC ring: no CAS and no waiting on another
+ * producer's commit), and there is one shared MPMC ring for everyone else
+ * and for a lane that is full. With two IO threads submitting into one
+ * MPMC ring, a third of the submit time went to waiting for the other
+ * producer's commit and sched_yield when it was preempted (doc/
+ * performance.md). Workers take from the lanes and the shared ring in
+ * turn, so no lane starves; a lane keeps its producer's order.
  *
  * The exact bound: a ck ring of size N holds N - 1 entries, and its fullness
  * test is not the bound we promise anyway, so the ring is sized to the next
@@ -51,12 +60,23 @@
 #define POOL_STOP_BIT (1u << 31)
 #define POOL_MAX_QUEUE (1u << 30)       /* ring size must fit an unsigned */
 #define POOL_MAX_THREADS 1000u        /* keeps thread names short */
+#define POOL_MAX_LANES 1024u
 #define POOL_IDLE_RECHECK_MS 1000      /* a sleeping worker looks again */
 /* No spinning before a sleep: polling the ring for 5 us first cost 15% of
  * `version` throughput at 50 connections x 32 in flight on 2 cores (the
  * spinner takes CPU from the IO threads) and gained nothing measurable at
  * 1 x 1 (doc/performance.md). */
 #define POOL_CACHE_LINE 64
+/* A lane holds at most this many (the rest overflow into the shared ring,
+ * which holds every reservation): lanes x slots x 8 bytes stays small even
+ * with many IO threads and huge queues. */
+#define POOL_LANE_MAX_SLOTS 4096u
+
+/* One producer's ring (SPMC), on its own cache lines. */
+struct pool_lane {
+	struct ck_ring ring;
+	struct ck_ring_buffer *buf;
+} __attribute__((aligned(POOL_CACHE_LINE)));
 
 /* What one worker writes: its own cache line(s). */
 struct pool_worker {
@@ -64,6 +84,7 @@ struct pool_worker {
 	pthread_t tid;
 	uint64_t dequeued, expired, completed;  /* plain stores, atomic loads */
 	struct pmq_hist wait_us;                /* hist_record_owned() */
+	unsigned next_lane;                     /* where take() looks first */
 } __attribute__((aligned(POOL_CACHE_LINE)));
 
 struct pmq_pool {
@@ -79,6 +100,9 @@ struct pmq_pool {
 	unsigned wake_pending;          /* 1: a wake is on its way */
 	char pad2[POOL_CACHE_LINE];
 	uint64_t rejected_busy;
+
+	struct pool_lane *lanes;        /* [nlanes], single producer each */
+	unsigned nlanes;
 
 	char name[32];
 	unsigned threads, queue_size;
@@ -118,7 +142,34 @@ static void wake_all(struct pmq_pool *p)
  * then its look at `sleepers`: the other half of the sleep protocol). */
 static bool ring_has_work(struct pmq_pool *p)
 {
+	for (unsigned i = 0; i < p->nlanes; i++)
+		if (ck_ring_size(&p->lanes[i].ring) != 0)
+			return true;
 	return ck_ring_size(&p->ring) != 0;
+}
+
+/* One task from the lanes or the shared ring (index nlanes), starting
+ * after where this worker last found one, so every source gets its turn.
+ * A pool of one worker dequeues as the single consumer: no CAS. */
+static bool dequeue_any(struct pool_worker *w, void **v)
+{
+	struct pmq_pool *p = w->p;
+	unsigned n = p->nlanes + 1;
+	bool sc = p->threads == 1;
+
+	for (unsigned i = 0; i < n; i++) {
+		unsigned src = (w->next_lane + i) % n;
+		struct ck_ring *r = src == p->nlanes ? &p->ring : &p->lanes[src].ring;
+		struct ck_ring_buffer *b = src == p->nlanes ? p->buf : p->lanes[src].buf;
+		bool got = src == p->nlanes
+		         ? (sc ? ck_ring_dequeue_mpsc(r, b, v) : ck_ring_dequeue_mpmc(r, b, v))
+		         : (sc ? ck_ring_dequeue_spsc(r, b, v) : ck_ring_dequeue_spmc(r, b, v));
+		if (got) {
+			w->next_lane = src + 1;
+			return true;
+		}
+	}
+	return false;
 }
 
 static void run_one(struct pool_worker *w, struct pmq_task *t)
@@ -147,7 +198,7 @@ static bool take(struct pool_worker *w, struct pmq_task **out)
 	unsigned before;
 	void *v;
 
-	if (!ck_ring_dequeue_mpmc(&p->ring, p->buf, &v))
+	if (!dequeue_any(w, &v))
 		return false;
 	PMQ_TSAN_ACQUIRE(v);
 	own_inc(&w->dequeued);
@@ -199,6 +250,34 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* ring_size: the shared ring's; a lane's is at most POOL_LANE_MAX_SLOTS. */
+static int lanes_create(struct pmq_pool *p, unsigned n, unsigned ring_size)
+{
+	unsigned size = ring_size < POOL_LANE_MAX_SLOTS ? ring_size : POOL_LANE_MAX_SLOTS;
+
+	if (n == 0)
+		return 0;
+	p->lanes = aligned_alloc(POOL_CACHE_LINE, n * sizeof(*p->lanes));
+	if (!p->lanes)
+		return -ENOMEM;
+	memset(p->lanes, 0, n * sizeof(*p->lanes));
+	p->nlanes = n; /* before the allocations: lanes_free() frees them all */
+	for (unsigned i = 0; i < n; i++) {
+		p->lanes[i].buf = calloc(size, sizeof(*p->lanes[i].buf));
+		if (!p->lanes[i].buf)
+			return -ENOMEM;
+		ck_ring_init(&p->lanes[i].ring, size);
+	}
+	return 0;
+}
+
+static void lanes_free(struct pmq_pool *p)
+{
+	for (unsigned i = 0; i < p->nlanes; i++)
+		free(p->lanes[i].buf);
+	free(p->lanes);
+}
+
 int pool_create(struct pmq_pool **out, const struct pmq_pool_config *cfg)
 {
 	struct pmq_pool *p = NULL;
@@ -207,7 +286,8 @@ int pool_create(struct pmq_pool **out, const struct pmq_pool_config *cfg)
 
 	*out = NULL;
 	if (!cfg || cfg->threads < 1 || cfg->threads > POOL_MAX_THREADS ||
-	    cfg->queue_size < 1 || cfg->queue_size >= POOL_MAX_QUEUE)
+	    cfg->queue_size < 1 || cfg->queue_size >= POOL_MAX_QUEUE ||
+	    cfg->lanes > POOL_MAX_LANES)
 		return -EINVAL;
 	while (size - 1 < cfg->queue_size)
 		size <<= 1;
@@ -224,6 +304,9 @@ int pool_create(struct pmq_pool **out, const struct pmq_pool_config *cfg)
 	}
 	memset(p->w, 0, cfg->threads * sizeof(*p->w));
 	ck_ring_init(&p->ring, size);
+	err = lanes_create(p, cfg->lanes, size);
+	if (err)
+		goto fail;
 	snprintf(p->name, sizeof(p->name), "%s", cfg->name ? cfg->name : "pool");
 	p->threads = cfg->threads;
 	p->queue_size = cfg->queue_size;
@@ -248,7 +331,8 @@ fail:
 	return err;
 }
 
-int pool_try_submit(struct pmq_pool *p, struct pmq_task *t)
+/* Takes one of the queue_size slots: 0, -EBUSY or -ESHUTDOWN. */
+static int reserve(struct pmq_pool *p)
 {
 	unsigned s = ck_pr_load_uint(&p->state);
 
@@ -260,21 +344,60 @@ int pool_try_submit(struct pmq_pool *p, struct pmq_task *t)
 			return -EBUSY;
 		}
 		if (ck_pr_cas_uint_value(&p->state, s, s + 1, &s))
-			break;
+			return 0;
 	}
+}
 
+static void stamp(struct pmq_pool *p, struct pmq_task *t)
+{
 	t->enqueued_ns = clock_now_ns();
 	/* timeout 0: no deadline. */
 	t->deadline_ns = p->timeout_ns ? t->enqueued_ns + p->timeout_ns : UINT64_MAX;
 	PMQ_TSAN_RELEASE(t);
+}
+
+/* Publish, then look for a sleeper (store then load: a full fence; the
+ * worker side does its locked inc of sleepers, then looks). */
+static void published(struct pmq_pool *p)
+{
+	ck_pr_fence_memory();
+	wake_one(p);
+}
+
+int pool_try_submit(struct pmq_pool *p, struct pmq_task *t)
+{
+	int rc = reserve(p);
+
+	if (rc)
+		return rc;
+	stamp(p, t);
 	/* Cannot fail: reservations (<= queue_size) bound the entries and
 	 * the ring holds size - 1 >= queue_size. */
 	ring_enqueue_mp(&p->ring, p->buf, t);
-	/* Publish, then look for a sleeper (store then load: a full fence;
-	 * the worker side does its locked inc of sleepers, then looks). */
-	ck_pr_fence_memory();
-	wake_one(p);
+	published(p);
 	return 0;
+}
+
+int pool_try_submit_lane(struct pmq_pool *p, unsigned lane, struct pmq_task *t)
+{
+	int rc;
+
+	if (lane >= p->nlanes)
+		return pool_try_submit(p, t); /* wakes itself; pool_wake() is harmless */
+	rc = reserve(p);
+	if (rc)
+		return rc;
+	stamp(p, t);
+	/* A full lane overflows into the shared ring, which has room for
+	 * every reservation. No wake here: pool_wake() after the batch. */
+	if (!ck_ring_enqueue_spmc(&p->lanes[lane].ring, p->lanes[lane].buf, t))
+		ring_enqueue_mp(&p->ring, p->buf, t);
+	return 0;
+}
+
+void pool_wake(struct pmq_pool *p)
+{
+	published(p);
 }
 
 unsigned pool_queued(const struct pmq_pool *p)
@@ -339,5 +462,6 @@ void pool_destroy(struct pmq_pool *p)
 	pool_stop(p);
 	free(p->w);
 	free(p->buf);
+	lanes_free(p);
 	free(p);
 }

@@ -1,5 +1,5 @@
 /*
- * pool.h - a bounded executor pool: fixed workers, one lock-free queue.
+ * pool.h - a bounded executor pool: fixed workers, lock-free queues.
  *
  * Promises:
  *  - pool_try_submit() never blocks and never allocates: the task goes into
@@ -8,7 +8,8 @@
  *  - A task dequeued after its deadline is handed to its expire callback
  *    (answer 504) instead of run, and counted as expired.
  *  - Idle workers sleep on a futex, never spin and never sched_yield() in
- *    a loop; a submit wakes one sleeping worker, and only when one sleeps.
+ *    a loop; a submit (or pool_wake() after lane submits) wakes one
+ *    sleeping worker, and only when one sleeps.
  *  - Task memory belongs to the caller; the pool only passes the pointer
  *    along. A task is given to exactly one of run / expire / (at shutdown)
  *    cancel.
@@ -36,6 +37,7 @@ struct pmq_pool_config {
 	unsigned threads;       /* >= 1 */
 	unsigned queue_size;    /* >= 1: the bound, exactly */
 	uint64_t timeout_ns;    /* request deadline measured from enqueue */
+	unsigned lanes;         /* single-producer lanes (0..1024), see below */
 };
 
 struct pmq_pool_stats {
@@ -56,6 +58,15 @@ int pool_create(struct pmq_pool **out, const struct pmq_pool_config *cfg);
 /* Any thread. 0, or -EBUSY when the queue holds queue_size tasks already,
  * or -ESHUTDOWN once pool_stop() has begun. */
 int pool_try_submit(struct pmq_pool *p, struct pmq_task *t);
+/* The same through lane (< cfg.lanes; others fall back to the shared
+ * queue). A lane must have one producer thread at a time: its caller
+ * promises that (an IO thread submits through its own index). Tasks of
+ * one lane are taken in their order; the bound is shared by all lanes.
+ * It does not wake a worker: after a batch of lane submits, and always
+ * before the producer sleeps or blocks, it calls pool_wake() once (one
+ * fence and one look at the sleepers per batch instead of per task). */
+int pool_try_submit_lane(struct pmq_pool *p, unsigned lane, struct pmq_task *t);
+void pool_wake(struct pmq_pool *p);
 
 /* Tasks waiting now. */
 unsigned pool_queued(const struct pmq_pool *p);

@@ -102,7 +102,7 @@ static void job_init(struct job *j, bool blocks)
 static void test_config(void)
 {
 	struct pmq_pool *p;
-	struct pmq_pool_config c = { "x", 0, 4, 0 };
+	struct pmq_pool_config c = { "x", 0, 4, 0, 0 };
 
 	is(pool_create(&p, &c), -EINVAL, "0 threads refused");
 	c.threads = 1;
@@ -114,7 +114,7 @@ static void test_config(void)
 static void test_exact_bound(unsigned qs)
 {
 	struct pmq_pool *p;
-	struct pmq_pool_config c = { "get", 1, qs, 60ull * 1000000000u };
+	struct pmq_pool_config c = { "get", 1, qs, 60ull * 1000000000u, 0 };
 	struct pmq_pool_stats st;
 	struct job blocker, *jobs = calloc(qs + 1, sizeof(*jobs));
 	unsigned want;
@@ -162,7 +162,7 @@ static void test_expiry(void)
 {
 	enum { N = 3 };
 	struct pmq_pool *p;
-	struct pmq_pool_config c = { "put", 1, 8, 1000000 }; /* 1 ms */
+	struct pmq_pool_config c = { "put", 1, 8, 1000000, 0 }; /* 1 ms */
 	struct pmq_pool_stats st;
 	struct job blocker, j[N];
 	unsigned want = N;
@@ -245,7 +245,7 @@ static void *producer(void *arg)
 
 static void test_stress(void)
 {
-	struct pmq_pool_config c = { "stress", 4, 256, 0 }; /* no deadline */
+	struct pmq_pool_config c = { "stress", 4, 256, 0, 0 }; /* no deadline */
 	struct pmq_pool_stats st;
 	pthread_t th[PRODUCERS];
 	uint64_t busy = 0, t0 = clock_now_ms();
@@ -283,6 +283,121 @@ static void test_stress(void)
 	free(tasks);
 }
 
+/* ---- lanes: one producer each --------------------------------------- */
+
+#define LANE_PRODUCERS 3
+#define PER_LANE 20000
+
+struct ordered {
+	struct pmq_task t;
+	unsigned lane, seq, runs;
+};
+
+static unsigned lane_last[LANE_PRODUCERS]; /* the one worker's view */
+static unsigned lane_out_of_order;
+
+static void ordered_run(struct pmq_task *t)
+{
+	struct ordered *o = (struct ordered *)t;
+
+	/* One worker: a lane's tasks must arrive in their submit order. */
+	if (o->seq != 0 && o->seq != lane_last[o->lane] + 1)
+		lane_out_of_order++;
+	lane_last[o->lane] = o->seq;
+	ck_pr_inc_uint(&o->runs);
+}
+
+static struct pmq_pool *lp;
+static struct ordered *ltasks;
+static uint64_t lane_busy[LANE_PRODUCERS];
+
+static void *lane_producer(void *arg)
+{
+	unsigned lane = (unsigned)(uintptr_t)arg;
+
+	for (unsigned i = 0; i < PER_LANE; i++) {
+		struct ordered *o = &ltasks[lane * PER_LANE + i];
+		int r;
+
+		o->t.run = o->t.expire = ordered_run;
+		o->lane = lane;
+		o->seq = i;
+		while ((r = pool_try_submit_lane(lp, lane, &o->t)) == -EBUSY) {
+			lane_busy[lane]++;
+			pool_wake(lp); /* before yielding: the contract */
+			sched_yield();
+		}
+		if (r != 0)
+			bail_out("lane submit: %d", r);
+		if (i % 16 == 15)
+			pool_wake(lp); /* a wake per batch, as an IO thread does */
+	}
+	pool_wake(lp);
+	return NULL;
+}
+
+static void test_lanes(void)
+{
+	struct pmq_pool_config c = { "lanes", 1, 64, 0, LANE_PRODUCERS };
+	struct pmq_pool_stats st;
+	pthread_t th[LANE_PRODUCERS];
+	unsigned total = LANE_PRODUCERS * PER_LANE, bad = 0;
+	uint64_t busy = 0;
+
+	ltasks = calloc(total, sizeof(*ltasks));
+	is(pool_create(&lp, &c), 0, "a pool with %d lanes", LANE_PRODUCERS);
+	for (unsigned i = 0; i < LANE_PRODUCERS; i++)
+		pthread_create(&th[i], NULL, lane_producer, (void *)(uintptr_t)i);
+	for (unsigned i = 0; i < LANE_PRODUCERS; i++) {
+		pthread_join(th[i], NULL);
+		busy += lane_busy[i];
+	}
+	pool_stop(lp);
+	for (unsigned i = 0; i < total; i++)
+		bad += ltasks[i].runs != 1;
+	is(bad, 0, "%u tasks through %d lanes: each run exactly once", total, LANE_PRODUCERS);
+	is(lane_out_of_order, 0, "each lane's tasks ran in submit order");
+	pool_stats(lp, &st);
+	is(st.completed, total, "stats: completed");
+	is(st.rejected_busy, busy, "stats: rejected_busy is what the producers saw (%llu)",
+	   (unsigned long long)busy);
+	pool_destroy(lp);
+	free(ltasks);
+}
+
+/* A lane holds 4095; the rest of the bound overflows into the shared ring. */
+static void test_lane_overflow(void)
+{
+	enum { QS = 5000 };
+	struct pmq_pool *p;
+	struct pmq_pool_config c = { "over", 1, QS, 0, 1 };
+	struct job blocker, *jobs = calloc(QS + 1, sizeof(*jobs));
+	unsigned want = QS;
+	bool all = true;
+
+	gate(false);
+	is(pool_create(&p, &c), 0, "one lane, queue_size %d", QS);
+	job_init(&blocker, true);
+	is(pool_try_submit_lane(p, 0, &blocker.t), 0, "blocker through the lane");
+	ok(wait_until(is_started, NULL), "the only worker is blocked");
+	for (unsigned i = 0; i < QS; i++) {
+		job_init(&jobs[i], false);
+		all &= pool_try_submit_lane(p, i % 2 ? 0 : 7, &jobs[i].t) == 0;
+	}
+	pool_wake(p);
+	ok(all, "queue_size accepted through lane 0 (past its 4095) and lane 7 (none: shared)");
+	job_init(&jobs[QS], false);
+	is(pool_try_submit_lane(p, 0, &jobs[QS].t), -EBUSY, "the bound holds across lanes");
+	gate(true);
+	ok(wait_until(reached, &want), "all ran after release");
+	pool_stop(p);
+	for (unsigned i = 0; i < QS; i++)
+		all &= jobs[i].ran == 1;
+	ok(all && jobs[QS].ran == 0, "each accepted task ran once");
+	pool_destroy(p);
+	free(jobs);
+}
+
 /* ---- stop drains ----------------------------------------------------- */
 
 static void *stopper(void *arg)
@@ -297,7 +412,7 @@ static void test_stop_drains(void)
 	struct pmq_pool *p;
 	/* The queue is exactly full, so the probing submission below is
 	 * refused (-EBUSY) until the stop begins (-ESHUTDOWN). */
-	struct pmq_pool_config c = { "hb", 1, N, 0 };
+	struct pmq_pool_config c = { "hb", 1, N, 0, 0 };
 	struct pmq_pool_stats st;
 	struct job blocker, j[N], late;
 	pthread_t th;
@@ -348,7 +463,7 @@ static double cpu_s(void)
 static void test_idle(void)
 {
 	struct pmq_pool *p;
-	struct pmq_pool_config c = { "idle", 4, 16, 0 };
+	struct pmq_pool_config c = { "idle", 4, 16, 0, 0 };
 	struct timespec ts = { 0, 600000000 };
 
 	pool_create(&p, &c);
@@ -369,6 +484,8 @@ int main(void)
 	test_expiry();
 	test_stop_drains();
 	test_stress();
+	test_lanes();
+	test_lane_overflow();
 	test_idle();
 	return done_testing();
 }
