@@ -53,7 +53,9 @@ static void submit(struct io_thread *io, struct session *s, const struct pmq_msg
 	request_set_reserve(req, reserve);
 	rc = request_submit(req);
 	if (rc == 0) {
-		/* req now belongs to the pool: do not touch it */
+		/* req now belongs to the pool: do not touch it. io.c wakes
+		 * the pool once for every submit of this turn. */
+		io->pools_to_wake |= 1u << pool;
 		s->inflight++;
 		s->reserved += reserve;
 		if (s->out.bytes + s->reserved > (size_t)rt.cfg->max_output_bytes)

@@ -310,6 +310,19 @@ static void take_mail(struct io_thread *io)
 	 * them (we never announced sleep). The loop polls without sleeping. */
 }
 
+/* Wakes the pools this thread submitted to since the last call (lane
+ * submits do not wake; pool.h). Called after each stretch of decoding and
+ * before sleeping, so a task never waits for a wake past this turn. */
+static void wake_pools(struct io_thread *io)
+{
+	unsigned todo = io->pools_to_wake;
+
+	io->pools_to_wake = 0;
+	for (int p = 0; todo; p++, todo >>= 1)
+		if (todo & 1u)
+			pool_wake(rt.pools[p]);
+}
+
 /* Runs the sessions queued in *v, on a snapshot: fn may queue again. */
 static void run_list(struct io_thread *io, struct hvec *v, bool ready)
 {
@@ -367,6 +380,7 @@ static void *io_main(void *arg)
 		int timeout = -1, n;
 
 		post_timer_backlog(io);
+		wake_pools(io); /* a no-op unless something decoded after the last */
 		if (io->ready.len || mailbox_depth(io->mb))
 			timeout = 0;
 		else if (io->draining)
@@ -406,8 +420,10 @@ static void *io_main(void *arg)
 		}
 		if (io->accept_retry && n == 0)
 			do_accept(io);
+		wake_pools(io);
 		take_mail(io);
 		run_list(io, &io->ready, true);
+		wake_pools(io);
 		run_list(io, &io->dirty, false);
 		session_reap(io);
 		if (io->draining && drain_finished(io))

@@ -141,7 +141,8 @@ int request_submit(struct pmq_request *req)
 {
 	req->task.run = task_run;
 	req->task.expire = task_expire;
-	return pool_try_submit(rt.pools[req->pool], &req->task);
+	/* Only the session's IO thread submits: its index is its lane. */
+	return pool_try_submit_lane(rt.pools[req->pool], req->h.io, &req->task);
 }
 
 void reply_post(struct pmq_handle h, bool prio, struct outbuf *b)

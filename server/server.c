@@ -89,7 +89,8 @@ static void teardown(void)
 	}
 }
 
-static int start_pools(const struct pmq_config *cfg)
+/* One lane per IO thread: each submits only through its own. */
+static int start_pools(const struct pmq_config *cfg, unsigned nio)
 {
 	const int32_t threads[] = { cfg->get_threads, cfg->put_threads, cfg->heartbeat_threads };
 	const int32_t queue[] = { cfg->get_queue_size, cfg->put_queue_size,
@@ -101,6 +102,7 @@ static int start_pools(const struct pmq_config *cfg)
 			.threads = (unsigned)threads[p],
 			.queue_size = (unsigned)queue[p],
 			.timeout_ns = (uint64_t)cfg->request_timeout_ms * 1000000u,
+			.lanes = nio,
 		};
 		int rc = pool_create(&rt.pools[p], &pc);
 		if (rc != 0) {
@@ -147,7 +149,7 @@ int server_start(const struct pmq_config *cfg)
 		pmq_log(PMQ_LOG_ERROR, "%s", err);
 		goto fail;
 	}
-	rc = start_pools(cfg);
+	rc = start_pools(cfg, nio);
 	if (rc != 0)
 		goto fail_fds;
 	for (unsigned i = 0; i < nio; i++) {

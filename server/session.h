@@ -96,6 +96,7 @@ struct io_thread {
 	struct stats_block stats;
 	struct io_ctrl ctrl[3];         /* shutdown messages, by op */
 	struct thread_probe probe;      /* the watchdog's ping (probe.h) */
+	unsigned pools_to_wake;         /* bit per rt_pool: lane submits since the last wake */
 };
 
 /* Sets one of a session's flags that has a gauge (ST_SESS_THROTTLED,
