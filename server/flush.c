@@ -1,14 +1,24 @@
 /*
  * flush.c - the flush thread: group commit and the async flush policy.
  *
- * flush_mode = sync (group commit): a put worker appends, then hands the
- * put's answer to this thread (flush_wait_ack) and goes back to its pool.
- * This thread takes every answer queued so far as one batch, fsyncs each
- * partition the batch touched once (store_partition_flush: a second call
- * for the same partition finds nothing new and returns at once), and then
- * answers every put of the batch: 200 when the flushed end covers its
- * record, 500 with the reason when the fsync failed. While it fsyncs, the
- * next batch gathers, so under load one fsync covers many puts.
+ * flush_mode = sync (group commit): a put worker appends, then queues the
+ * put's answer (flush_wait_ack). A flusher takes every answer queued so far
+ * as one batch, fsyncs each partition the batch touched once
+ * (store_partition_flush: a second call for the same partition finds
+ * nothing new and returns at once), and then answers every put of the
+ * batch: 200 when the flushed end covers its record, 500 with the reason
+ * when the fsync failed. While it fsyncs, the next batch gathers, so under
+ * load one fsync covers many puts.
+ *
+ * Who flushes: one flusher at a time (fl.flushing). When none is at work
+ * and no other put waits in the put pool, the worker that queued the
+ * answer becomes the flusher for one batch itself, which saves the hand-
+ * over to this thread and its wake-up (a lone client's puts went from
+ * about 5.4 k/s to 7.0 k/s). With puts waiting it hands over as before:
+ * a worker flushing at once would fsync batches of one while the others
+ * were about to join (fsyncs per put rose by a quarter at 50 clients).
+ * Answers that queue while a flusher works are left to this thread, which
+ * the flusher wakes on its way out.
  *
  * flush_mode = async: puts are answered at once; this thread fsyncs every
  * dirty partition when a partition reaches its flush_threshold messages
@@ -51,8 +61,28 @@ static struct {
 	pthread_cond_t cond;
 	struct ack *head, **tail;
 	bool stop, kick, running;
+	bool flushing;                  /* a batch is being flushed and answered */
 	pthread_t thread;
 } fl = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void answer_batch(struct ack *a);
+
+/* The caller holds fl.lock and found no flusher at work: takes the queue
+ * as a batch and answers it with the lock released. Returns with the lock
+ * held again and fl.flushing cleared; wakes the flush thread when answers
+ * queued meanwhile. */
+static void flush_queued(void)
+{
+	struct ack *batch = fl.head;
+
+	fl.head = NULL;
+	fl.tail = &fl.head;
+	fl.flushing = true;
+	pthread_mutex_unlock(&fl.lock);
+	answer_batch(batch);
+	pthread_mutex_lock(&fl.lock);
+	fl.flushing = false;
+}
 
 void flush_wait_ack(struct pmq_request *req, struct store_partition *p, int64_t end,
                     const char *body, size_t len)
@@ -72,12 +102,16 @@ void flush_wait_ack(struct pmq_request *req, struct store_partition *p, int64_t 
 	a->len = len < sizeof a->body ? len : sizeof a->body;
 	memcpy(a->body, body, a->len);
 	a->next = NULL;
+	/* Read before queuing: once queued, req may be answered and freed. */
+	bool alone = request_pool_queued(req) == 0;
 	pthread_mutex_lock(&fl.lock);
-	bool was_empty = fl.head == NULL;
 	*fl.tail = a;
 	fl.tail = &a->next;
+	if (alone && !fl.flushing && !fl.stop)
+		flush_queued(); /* nobody at work, nobody coming: flush here */
+	bool more = (fl.head != NULL || fl.stop) && !fl.flushing;
 	pthread_mutex_unlock(&fl.lock);
-	if (was_empty)
+	if (more)
 		pthread_cond_signal(&fl.cond);
 }
 
@@ -118,10 +152,11 @@ static struct flushed_part *flush_once(struct flushed_part *fp, size_t *n,
 	return f;
 }
 
-/* Answers one batch: every put whose record the flush covered gets 200. */
+/* Answers one batch: every put whose record the flush covered gets 200.
+ * One flusher at a time (fl.flushing), any thread. */
 static void answer_batch(struct ack *a)
 {
-	static struct flushed_part fp[BATCH_PARTITIONS], spare; /* flush thread only */
+	struct flushed_part fp[BATCH_PARTITIONS], spare;
 	size_t nfp = 0;
 	uint64_t n = 0;
 
@@ -209,18 +244,18 @@ static void *flush_main(void *arg)
 	for (;;) {
 		struct timespec dl;
 		deadline_in(&dl, wake_ms);
-		while (!fl.head && !fl.kick && !fl.stop)
+		/* A worker flushing now wakes us on its way out if it leaves
+		 * answers behind. */
+		while (((!fl.head || fl.flushing) && !fl.kick && !fl.stop) ||
+		       (fl.stop && fl.flushing))
 			if (pthread_cond_timedwait(&fl.cond, &fl.lock, &dl) == ETIMEDOUT)
 				break;
-		struct ack *batch = fl.head;
 		bool kick = fl.kick, stop = fl.stop;
-		fl.head = NULL;
-		fl.tail = &fl.head;
 		fl.kick = false;
+		if (fl.head && !fl.flushing)
+			flush_queued();
 		pthread_mutex_unlock(&fl.lock);
 
-		if (batch)
-			answer_batch(batch);
 		uint64_t now = now_ms();
 		if (async && (kick || now - last_flush_all >= (uint64_t)cfg->flush_interval_ms)) {
 			flush_all();
@@ -229,7 +264,7 @@ static void *flush_main(void *arg)
 		store_service_retention(time(NULL));
 
 		pthread_mutex_lock(&fl.lock);
-		if (stop && !fl.head)
+		if (stop && !fl.head && !fl.flushing)
 			break;
 	}
 	pthread_mutex_unlock(&fl.lock);
@@ -246,7 +281,7 @@ int flush_start(void)
 	pthread_condattr_destroy(&ca);
 	fl.head = NULL;
 	fl.tail = &fl.head;
-	fl.stop = fl.kick = false;
+	fl.stop = fl.kick = fl.flushing = false;
 	int rc = pthread_create(&fl.thread, NULL, flush_main, NULL);
 	if (rc != 0) {
 		pthread_cond_destroy(&fl.cond);

@@ -65,6 +65,11 @@ const struct pmq_msg *request_msg(const struct pmq_request *req)
 	return &req->msg;
 }
 
+unsigned request_pool_queued(const struct pmq_request *req)
+{
+	return pool_queued(rt.pools[req->pool]);
+}
+
 static void rebase(struct pmq_view *v, const char *from, char *to)
 {
 	if (v->ptr)

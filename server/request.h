@@ -29,6 +29,10 @@ int processor_register(enum pmq_cmd cmd, pmq_processor_fn *fn, void *ctx);
 /* The decoded command; views stay valid until the reply. */
 const struct pmq_msg *request_msg(const struct pmq_request *req);
 
+/* Requests waiting in the queue of the pool req runs on, now: a processor
+ * may trade latency for batching by it (group commit does). */
+unsigned request_pool_queued(const struct pmq_request *req);
+
 /* `result CODE LEN OPAQUE` + body. */
 void request_reply_result(struct pmq_request *req, int code,
                           const void *body, size_t len);
