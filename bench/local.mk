@@ -20,3 +20,5 @@ noinst_PROGRAMS += bench/rtt_bench
 bench_rtt_bench_SOURCES = bench/rtt_bench.c
 bench_rtt_bench_LDADD = libpmqproto.la
 EXTRA_DIST += bench/version_bench.sh
+# ab_rtt.sh: two builds of pulsemqd measured in turns (before/after a change).
+EXTRA_DIST += bench/ab_rtt.sh
