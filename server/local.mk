@@ -4,7 +4,7 @@
 RUNTIME_SOURCES = \
 	server/server.h server/server.c server/runtime.h \
 	server/listen.h server/listen.c \
-	server/iomsg.h server/probe.h server/outq.h server/outq.c \
+	server/iomsg.h server/probe.h server/textline.h server/outq.h server/outq.c \
 	server/idle.h server/idle.c \
 	server/session.h server/session.c server/io.c \
 	server/dispatch.c server/heartbeat.c server/timerthread.c \

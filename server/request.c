@@ -16,6 +16,7 @@
 #include "server/log.h"
 #include "server/request.h"
 #include "server/runtime.h"
+#include "server/textline.h"
 
 /* How long a worker keeps retrying a full IO mailbox before it gives the
  * answer up (counted as replies_dropped). The IO thread drains thousands
@@ -246,13 +247,9 @@ void request_reply_resultf(struct pmq_request *req, int code,
 	va_list ap;
 
 	va_start(ap, fmt);
-	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	size_t n = textline_vformat(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(text))
-		n = sizeof(text) - 1;
-	request_reply_result(req, code, text, (size_t)n);
+	request_reply_result(req, code, text, n);
 }
 
 void request_reply_value(struct pmq_request *req, const void *data, size_t len)

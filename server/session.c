@@ -23,6 +23,7 @@
 
 #include "server/log.h"
 #include "server/session.h"
+#include "server/textline.h"
 
 #define IN_BUF_MIN 16384          /* first input buffer; most lines are short */
 #define IN_BUF_KEEP 65536         /* an empty buffer above this is given back */
@@ -291,13 +292,9 @@ void session_answerf(struct io_thread *io, struct session *s, int code,
 	va_list ap;
 
 	va_start(ap, fmt);
-	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	size_t n = textline_vformat(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(text))
-		n = sizeof(text) - 1;
-	session_answer(io, s, code, opaque, text, (size_t)n);
+	session_answer(io, s, code, opaque, text, n);
 }
 
 void session_on_reply(struct io_thread *io, struct session *s, struct outbuf *b)
