@@ -38,19 +38,6 @@ static const char config_text[] =
 	"[topic=frozen]\n"
 	"accept_put = no\n";
 
-static int read_port(const char *path)
-{
-	char buf[32] = { 0 };
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0 || buf[n - 1] != '\n')
-		return -1;
-	return atoi(buf);
-}
-
 static int launch(struct td_daemon *d)
 {
 	const char *tmp = getenv("PMQ_TEST_TMPDIR");
@@ -82,7 +69,7 @@ static int launch(struct td_daemon *d)
 		_exit(127);
 	}
 	uint64_t deadline = td_now_ms() + T_MS;
-	while ((d->port = read_port(port_file)) <= 0) {
+	while ((d->port = td_read_port_file(port_file)) <= 0) {
 		if (waitpid(d->pid, NULL, WNOHANG) == d->pid || td_now_ms() > deadline) {
 			diag("pulsemqd did not start; see %s", d->log_path);
 			return -1;

@@ -47,7 +47,7 @@ static void td_diag_file(const char *path)
 	fflush(stdout);
 }
 
-static int td_read_port_file(const char *path)
+int td_read_port_file(const char *path)
 {
 	char buf[32] = { 0 };
 	int fd = open(path, O_RDONLY);

@@ -33,6 +33,9 @@ struct td_daemon {
 int td_start(struct td_daemon *d, const char *const *settings);
 /* Same, reusing d->dir and d->data_dir (a restart on the same data). */
 int td_restart(struct td_daemon *d, const char *const *settings);
+/* The port in a port_file written whole ("N\n"), or -1 (absent, not
+ * written whole yet). */
+int td_read_port_file(const char *path);
 /* SIGTERM, then waits up to timeout_ms; returns the exit status, or -1 on
  * timeout (then SIGKILL) or death by signal. */
 int td_stop(struct td_daemon *d, int timeout_ms);
