@@ -124,7 +124,7 @@ struct pmq_msg {
 
 	/* debug sleep TARGET MS OPAQUE */
 	struct pmq_view debug_verb; /* "sleep" */
-	struct pmq_view debug_pool; /* "get" | "put" | "heartbeat" | "io" | "timer" */
+	struct pmq_view debug_pool; /* a pool, "io", "timer" or "flush" */
 	int32_t debug_ms;
 };
 

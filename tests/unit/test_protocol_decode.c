@@ -132,6 +132,8 @@ static void test_sync_debug_result_value(void)
 	   "debug sleep io (the connection's IO thread)");
 	ok(req(S("debug sleep timer 10 2\r\n")) && view_is(m.debug_pool, "timer"),
 	   "debug sleep timer");
+	ok(req(S("debug sleep flush 10 3\r\n")) && view_is(m.debug_pool, "flush"),
+	   "debug sleep flush");
 	ok(req(S("result 503 5 -7\r\nnopro")), "result from a client (heartbeat answer)");
 	ok(m.cmd == PMQ_CMD_RESULT && m.code == 503 && m.opaque == -7 && view_is(m.body, "nopro"),
 	   "result: fields");
