@@ -16,6 +16,7 @@
 #include "actors/clock.h"
 #include "server/log.h"
 #include "server/session.h"
+#include "server/store_service.h"
 
 static bool view_is(struct pmq_view v, const char *s)
 {
@@ -111,15 +112,20 @@ static void debug_cmd(struct io_thread *io, struct session *s, const struct pmq_
 		pool = RT_POOL_PUT;
 	else if (view_is(m->debug_pool, "heartbeat"))
 		pool = RT_POOL_HEARTBEAT;
-	else if (view_is(m->debug_pool, "io") || view_is(m->debug_pool, "timer")) {
-		if (view_is(m->debug_pool, "io"))
-			stall_io(io, s, m);
-		else
-			stall_timer(io, s, m);
+	else if (view_is(m->debug_pool, "io")) {
+		stall_io(io, s, m);
+		return;
+	} else if (view_is(m->debug_pool, "timer")) {
+		stall_timer(io, s, m);
+		return;
+	} else if (view_is(m->debug_pool, "flush")) {
+		/* Answered now: the stall waits for the next put. */
+		store_service_debug_stall(m->debug_ms);
+		session_answer(io, s, 200, m->opaque, NULL, 0);
 		return;
 	} else {
-		session_answerf(io, s, 400, m->opaque,
-		                "debug sleep target must be get, put, heartbeat, io or timer");
+		session_answerf(io, s, 400, m->opaque, "debug sleep target must be get, put, "
+		                "heartbeat, io, timer or flush");
 		return;
 	}
 	submit(io, s, m, raw, len, pool, m->debug_ms < 0 ? 0 : m->debug_ms);

@@ -62,6 +62,7 @@ static struct {
 	struct ack *head, **tail;
 	bool stop, kick, running;
 	bool flushing;                  /* a batch is being flushed and answered */
+	int32_t stall_ms;               /* debug: the next batch sleeps first */
 	pthread_t thread;
 } fl = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -74,11 +75,19 @@ static void answer_batch(struct ack *a);
 static void flush_queued(void)
 {
 	struct ack *batch = fl.head;
+	int32_t stall = fl.stall_ms;
 
 	fl.head = NULL;
 	fl.tail = &fl.head;
 	fl.flushing = true;
+	fl.stall_ms = 0;
 	pthread_mutex_unlock(&fl.lock);
+	if (stall > 0) {
+		struct timespec left = { stall / 1000, (long)(stall % 1000) * 1000000L };
+		pmq_log(PMQ_LOG_WARN, "debug: group commit stops for %d ms", (int)stall);
+		while (nanosleep(&left, &left) != 0 && errno == EINTR)
+			;
+	}
 	answer_batch(batch);
 	pthread_mutex_lock(&fl.lock);
 	fl.flushing = false;
@@ -113,6 +122,21 @@ void flush_wait_ack(struct pmq_request *req, struct store_partition *p, int64_t 
 	pthread_mutex_unlock(&fl.lock);
 	if (more)
 		pthread_cond_signal(&fl.cond);
+}
+
+bool flush_waiting(void)
+{
+	pthread_mutex_lock(&fl.lock);
+	bool waiting = fl.head != NULL || fl.flushing;
+	pthread_mutex_unlock(&fl.lock);
+	return waiting;
+}
+
+void flush_debug_stall(int32_t ms)
+{
+	pthread_mutex_lock(&fl.lock);
+	fl.stall_ms = ms;
+	pthread_mutex_unlock(&fl.lock);
 }
 
 void flush_note_async(struct store_partition *p, int32_t threshold)

@@ -11,6 +11,7 @@
 #include "server/liveness.h"
 #include "server/probe.h"
 #include "server/runtime.h"
+#include "server/store_service.h"
 
 /* What each pool looked like at the previous check (main thread only). */
 static struct {
@@ -102,6 +103,27 @@ static void check_pools(struct verdict *v)
 	}
 }
 
+/* Puts that waited for a group commit at the previous check and still do,
+ * with none finished in between: the fsync (or the flusher) hangs. */
+static void check_commit(struct verdict *v)
+{
+	static struct {
+		bool valid, waiting;
+		uint64_t finished;
+	} prev;
+	bool waiting;
+	uint64_t finished;
+
+	store_service_commit_progress(&waiting, &finished);
+	if (prev.valid && prev.waiting && waiting && finished == prev.finished &&
+	    v->stuck++ == 0 && v->cap)
+		snprintf(v->why, v->cap, "group commit stuck: puts wait for an fsync that has "
+		         "not finished since the last check");
+	prev.valid = true;
+	prev.waiting = waiting;
+	prev.finished = finished;
+}
+
 bool liveness_check(char *why, size_t cap)
 {
 	struct verdict v = { .why = why, .cap = cap };
@@ -110,6 +132,7 @@ bool liveness_check(char *why, size_t cap)
 		why[0] = '\0';
 	check_threads(&v);
 	check_pools(&v);
+	check_commit(&v);
 	if (v.stuck > 1 && cap) {
 		size_t n = strlen(why);
 		snprintf(why + n, cap - n, " (and %u more stuck)", v.stuck - 1);

@@ -12,7 +12,10 @@
  *    previous call, although a ping was waiting, is stuck. An idle thread
  *    is woken by the ping, so idleness is never mistaken for a wedge.
  *  - every pool: stuck when it had requests queued at the previous call
- *    and still has, and none finished (completed or expired) in between.
+ *    and still has, and none finished (completed or expired) in between;
+ *  - group commit (flush_mode = sync): stuck when puts waited for a flush
+ *    at the previous call and still do, and no group commit finished in
+ *    between (a hung fsync: the pools and threads look fine meanwhile).
  *
  * Why the main thread checks rather than the timer thread: the main thread
  * is the one that talks to systemd, and a check run by the timer would go

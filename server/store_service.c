@@ -130,6 +130,17 @@ void store_service_retention(time_t now)
 	pthread_mutex_unlock(&retention_lock);
 }
 
+void store_service_commit_progress(bool *waiting, uint64_t *finished)
+{
+	*waiting = flush_waiting();
+	*finished = atomic_load(&store_svc.flush_batches);
+}
+
+void store_service_debug_stall(int32_t ms)
+{
+	flush_debug_stall(ms);
+}
+
 void store_service_tick(void)
 {
 	store_service_retention(time(NULL));

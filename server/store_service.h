@@ -10,6 +10,9 @@
 #ifndef PMQ_STORE_SERVICE_H
 #define PMQ_STORE_SERVICE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "server/config.h"
 
 /* 0, or -errno with the reason already logged. */
@@ -21,5 +24,12 @@ void store_service_stop(void);
 size_t store_service_stats(char *buf, size_t cap);
 /* Timer-driven housekeeping (retention); called off the IO threads. */
 void store_service_tick(void);
+
+/* For the watchdog (liveness.h), any thread: whether puts wait for a group
+ * commit now, and how many group commits have finished so far. */
+void store_service_commit_progress(bool *waiting, uint64_t *finished);
+/* `debug sleep flush MS`: the next group commit stops for ms before its
+ * fsync, as a hung disk would. */
+void store_service_debug_stall(int32_t ms);
 
 #endif

@@ -7,6 +7,7 @@
 #define PMQ_STORE_SERVICE_PRIV_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -37,6 +38,10 @@ void flush_wait_ack(struct pmq_request *req, struct store_partition *p, int64_t 
                     const char *body, size_t len);
 /* async mode: p got a message; wakes the flush thread at the threshold. */
 void flush_note_async(struct store_partition *p, int32_t threshold);
+/* Puts waiting for a group commit now (queued or being flushed). */
+bool flush_waiting(void);
+/* The next group commit sleeps ms first (debug). */
+void flush_debug_stall(int32_t ms);
 
 /* store_service.c: deletes expired segments if the last run is a minute
  * old (any thread; one run at a time). */

@@ -7,7 +7,8 @@
  * around SIGHUP, STOPPING=1 on SIGTERM.
  *
  * The watchdog part wedges one thing at a time with `debug sleep` (the
- * connection's IO thread, the timer thread, the heartbeat pool) and checks
+ * connection's IO thread, the timer thread, the heartbeat pool, the group
+ * commit of a put) and checks
  * that WATCHDOG=1 stops for at least two checks in a row (that is the whole
  * WatchdogSec: systemd would restart the daemon), that STATUS= names what is
  * stuck, and that the pings come back once it moves again.
@@ -89,11 +90,14 @@ static int read_answer(struct td_conn *c, int32_t opaque)
 }
 
 /*
- * Sends `debug sleep TARGET STALL_MS` copies times, then reads the notify
- * socket: from the first STATUS= naming stuck (a part of the reason), count
- * the checks that withheld WATCHDOG=1 until it comes back.
+ * Sends `debug sleep TARGET STALL_MS` copies times (opaques 100...), and
+ * then, if given, one more request whose answer waits for the wedge
+ * (opaque 150); then reads the notify socket: from the first STATUS=
+ * naming stuck (a part of the reason), counts the checks that withheld
+ * WATCHDOG=1 until it comes back.
  */
-static void watch_stall(struct td_conn *c, const char *target, int copies, const char *stuck)
+static void watch_stall(struct td_conn *c, const char *target, int copies, const char *then,
+                        const char *stuck)
 {
 	uint64_t deadline = td_now_ms() + WAIT_MS + STALL_MS;
 	char buf[1024], why[1024] = "";
@@ -102,6 +106,8 @@ static void watch_stall(struct td_conn *c, const char *target, int copies, const
 	ok(wait_msg("WATCHDOG=1", NULL, 0), "%s: WATCHDOG=1 before the wedge", target);
 	for (int i = 0; i < copies; i++)
 		td_sendf(c->fd, "debug sleep %s %d %d\r\n", target, STALL_MS, 100 + i);
+	if (then)
+		td_sendf(c->fd, "%s", then);
 	while (!back && next_msg(buf, sizeof buf, deadline)) {
 		if (strstr(buf, "WATCHDOG=1"))
 			back = withheld > 0;
@@ -116,7 +122,10 @@ static void watch_stall(struct td_conn *c, const char *target, int copies, const
 	ok(back, "%s: WATCHDOG=1 again once it moves", target);
 	for (int i = 0; i < copies; i++)
 		answered += read_answer(c, 100 + i) == 200;
-	is(answered, copies, "%s: the debug sleeps were answered 200", target);
+	if (then)
+		answered += read_answer(c, 150) == 200;
+	is(answered, copies + (then != NULL), "%s: the debug sleeps%s were answered 200", target,
+	   then ? " and the request behind them" : "");
 }
 
 /* 1 when the daemon's log holds text. */
@@ -175,9 +184,12 @@ int main(void)
 	ok(strstr(status, "connections") != NULL && strstr(status, "ops/s") != NULL,
 	   "STATUS= names connections and ops/s (%s)", status);
 
-	watch_stall(&c, "io", 1, "IO thread");
-	watch_stall(&c, "timer", 1, "the timer thread has not taken its mail");
-	watch_stall(&c, "heartbeat", 2, "heartbeat pool stuck");
+	watch_stall(&c, "io", 1, NULL, "IO thread");
+	watch_stall(&c, "timer", 1, NULL, "the timer thread has not taken its mail");
+	watch_stall(&c, "heartbeat", 2, NULL, "heartbeat pool stuck");
+	/* A hung fsync: the put waits in the group commit, every thread and
+	 * pool looks healthy. */
+	watch_stall(&c, "flush", 1, "put wd 0 5 0 150\r\nhello", "group commit stuck");
 	ok(log_has(&d, "watchdog: not pinging systemd: IO thread"),
 	   "the log says why the watchdog was withheld");
 	ok(log_has(&d, "watchdog: progress again"), "and when it resumed");
