@@ -6,8 +6,9 @@
 lib_LTLIBRARIES += libpulsemq.la
 include_HEADERS += client/pulsemq.h
 noinst_HEADERS += client/conn.h client/conn_priv.h client/backoff.h client/hist.h
-libpulsemq_la_SOURCES = client/conn.c client/opaque.c client/wire.c \
+CLIENT_LIB_SOURCES = client/conn.c client/opaque.c client/wire.c \
 	client/request.c client/blocking.c client/msgset.c
+libpulsemq_la_SOURCES = $(CLIENT_LIB_SOURCES)
 libpulsemq_la_LIBADD = libpmqproto.la
 libpulsemq_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^pulsemq_'
 
@@ -29,12 +30,19 @@ bin_PROGRAMS += pulsemq-bench
 noinst_HEADERS += client/bench.h client/bench_conn.h
 pulsemq_bench_SOURCES = client/bench.c client/bench_opts.c client/bench_worker.c \
 	client/bench_raw.c client/bench_verify.c client/bench_report.c client/hist.c
-pulsemq_bench_LDADD = libpulsemq.la
+# The programs carry the library's code inside (its sources, not the .so):
+# the pulsemq package then installs alone, `apt install ./pulsemq_*.deb`
+# needs no libpulsemq0.
+pulsemq_bench_SOURCES += $(CLIENT_LIB_SOURCES)
+pulsemq_bench_LDADD = libpmqproto.la $(ZLIB_LIBS)
+# Own object names (pulsemq_bench-conn.o), apart from the library's .lo.
+pulsemq_bench_CFLAGS = $(AM_CFLAGS)
 
 # The command-line client.
 bin_PROGRAMS += pulsemq
-pulsemq_SOURCES = client/cli.c
-pulsemq_LDADD = libpulsemq.la
+pulsemq_SOURCES = client/cli.c $(CLIENT_LIB_SOURCES)
+pulsemq_LDADD = libpmqproto.la $(ZLIB_LIBS)
+pulsemq_CFLAGS = $(AM_CFLAGS)
 
 # Against the real daemon: the library, the CLI, the bench.
 CLIENT_INTEGRATION_TESTS = tests/integration/test_client tests/integration/test_cli \

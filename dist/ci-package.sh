@@ -128,8 +128,11 @@ purge_installed() {
 
 install_debs() {
 	purge_installed
-	apt-get install -y -qq "$out"/pulsemq_*.deb "$out"/libpulsemq0_*.deb \
-		"$out"/libpulsemq-dev_*.deb >/dev/null
+	# The daemon's package alone, as a newcomer installs it.
+	apt-get install -y -qq "$out"/pulsemq_*.deb >/dev/null ||
+		die "apt install pulsemq_*.deb alone failed"
+	pulsemq --help >/dev/null 2>&1 || die "the installed pulsemq CLI does not run"
+	apt-get install -y -qq "$out"/libpulsemq0_*.deb "$out"/libpulsemq-dev_*.deb >/dev/null
 	getent passwd pulsemq >/dev/null || die "no pulsemq user"
 	[ "$(stat -c '%U:%G %a' /var/lib/pulsemq)" = "pulsemq:pulsemq 750" ] ||
 		die "/var/lib/pulsemq is $(stat -c '%U:%G %a' /var/lib/pulsemq)"
