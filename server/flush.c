@@ -70,8 +70,8 @@ static void answer_batch(struct ack *a);
 
 /* The caller holds fl.lock and found no flusher at work: takes the queue
  * as a batch and answers it with the lock released. Returns with the lock
- * held again and fl.flushing cleared; wakes the flush thread when answers
- * queued meanwhile. */
+ * held again and fl.flushing cleared; answers queued meanwhile are the
+ * caller's to hand on (a worker signals the flush thread, which loops). */
 static void flush_queued(void)
 {
 	struct ack *batch = fl.head;
