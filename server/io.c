@@ -102,6 +102,24 @@ struct thread_probe *io_probe(struct io_thread *io)
 	return &io->probe;
 }
 
+void io_cmd_latency(const struct io_thread *io, enum pmq_cmd cmd, struct pmq_hist *into)
+{
+	if ((unsigned)cmd < PMQ_CMD_COUNT)
+		hist_add(into, &io->cmd_latency[cmd]);
+}
+
+/* A worker's answer arrived: it ends its request's latency (one clock read
+ * per mailbox round, *now 0 until read). */
+static void time_answer(struct io_thread *io, const struct outbuf *b, uint64_t *now)
+{
+	if (b->timed_cmd == 0 || b->timed_cmd >= PMQ_CMD_COUNT)
+		return;
+	if (*now == 0)
+		*now = clock_now_ns();
+	hist_record_owned(&io->cmd_latency[b->timed_cmd],
+	                  *now > b->since_ns ? (*now - b->since_ns) / 1000u : 0);
+}
+
 unsigned io_mailbox_depth(const struct io_thread *io)
 {
 	return mailbox_depth(io->mb);
@@ -270,6 +288,7 @@ static void start_drain(struct io_thread *io)
 
 static void take_mail(struct io_thread *io)
 {
+	uint64_t now = 0;
 	unsigned n;
 
 	for (n = 0; n < IO_MSG_BUDGET; n++) {
@@ -280,6 +299,7 @@ static void take_mail(struct io_thread *io)
 		case IOM_REPLY: {
 			struct outbuf *b = (struct outbuf *)m;
 			struct session *s = session_lookup(io, m->h);
+			time_answer(io, b, &now);
 			if (s && !s->dead)
 				session_on_reply(io, s, b);
 			else

@@ -34,15 +34,18 @@ static void render_histograms(struct metrics_out *out)
 		metrics_histogram(out, "pulsemq_pool_queue_wait_seconds", labels, &wait);
 	}
 	metrics_histogram_head(out, "pulsemq_command_duration_seconds",
-	                       "Time from decoding a request to its answer, by command "
-	                       "(commands served by a pool; 503s are not timed).");
+	                       "Time from queueing a request to its answer reaching the IO "
+	                       "thread, by command (commands served by a pool; 503s are "
+	                       "not timed).");
 	for (int c = PMQ_CMD_NONE + 1; c < PMQ_CMD_COUNT; c++) {
 		enum pmq_route r = pmq_cmd_info((enum pmq_cmd)c)->route;
 		if (r != PMQ_ROUTE_GET && r != PMQ_ROUTE_PUT && r != PMQ_ROUTE_HEARTBEAT)
 			continue;
+		struct pmq_hist lat = { 0 };
+		for (unsigned i = 0; i < rt.nio; i++)
+			io_cmd_latency(rt.io[i], (enum pmq_cmd)c, &lat);
 		snprintf(labels, sizeof labels, "command=\"%s\"", pmq_cmd_name((enum pmq_cmd)c));
-		metrics_histogram(out, "pulsemq_command_duration_seconds", labels,
-		                  &rt.cmd_latency[c]);
+		metrics_histogram(out, "pulsemq_command_duration_seconds", labels, &lat);
 	}
 }
 

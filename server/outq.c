@@ -23,6 +23,7 @@ struct outbuf *outbuf_new(size_t len)
 	b->off = 0;
 	b->prio = false;
 	b->reserved = 0;
+	b->timed_cmd = 0;
 	return b;
 }
 

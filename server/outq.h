@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
 #include "server/iomsg.h"
@@ -26,6 +27,8 @@ struct outbuf {
 	size_t off;             /* bytes already written */
 	bool prio;              /* priority lane */
 	size_t reserved;        /* output its request had reserved (session.h) */
+	unsigned timed_cmd;     /* enum pmq_cmd whose latency this answer ends, or 0 */
+	uint64_t since_ns;      /* when that request was queued (timed_cmd only) */
 	char data[];
 };
 

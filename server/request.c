@@ -207,6 +207,7 @@ static struct outbuf *reply_buf(struct pmq_request *req, size_t n,
 	b->off = 0;
 	b->prio = false;
 	b->reserved = 0;
+	b->timed_cmd = 0;
 	return b;
 }
 
@@ -220,10 +221,9 @@ static void reply_done(struct pmq_request *req, struct reply_to to, struct outbu
 		return;
 	}
 	b->reserved = to.reserve;
-	uint64_t now = clock_now_ns();
-	if ((unsigned)to.cmd < PMQ_CMD_COUNT)
-		hist_record(&rt.cmd_latency[to.cmd],
-		            now > to.since_ns ? (now - to.since_ns) / 1000u : 0);
+	/* The IO thread records the latency when the answer reaches it. */
+	b->timed_cmd = (unsigned)to.cmd;
+	b->since_ns = to.since_ns;
 	reply_post(to.h, to.prio, b);
 }
 

@@ -72,9 +72,6 @@ struct runtime {
 	atomic_bool replies_open;
 	atomic_uint replies_busy;
 	atomic_uint_fast64_t next_session_id;
-	/* Decode to answer, by command, for the pool-served commands
-	 * (hist_record from whichever thread answers). */
-	struct pmq_hist cmd_latency[PMQ_CMD_COUNT];
 };
 
 extern struct runtime rt;
@@ -97,6 +94,9 @@ unsigned io_sessions(const struct io_thread *io);
 unsigned io_mailbox_depth(const struct io_thread *io);
 /* Its liveness probe (probe.h), for liveness.c. */
 struct thread_probe *io_probe(struct io_thread *io);
+/* Adds the latencies of cmd's answers this IO thread received (queued to
+ * answer back on the IO thread) into *into (any thread). */
+void io_cmd_latency(const struct io_thread *io, enum pmq_cmd cmd, struct pmq_hist *into);
 
 /* timerthread.c --------------------------------------------------------- */
 int timer_create_thread(struct timer_thread **out);

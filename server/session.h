@@ -97,6 +97,9 @@ struct io_thread {
 	struct io_ctrl ctrl[3];         /* shutdown messages, by op */
 	struct thread_probe probe;      /* the watchdog's ping (probe.h) */
 	unsigned pools_to_wake;         /* bit per rt_pool: lane submits since the last wake */
+	/* Queued to answer received, by command: written by this thread only
+	 * (hist_record_owned), read by metrics scrapes. */
+	struct pmq_hist cmd_latency[PMQ_CMD_COUNT];
 };
 
 /* Sets one of a session's flags that has a gauge (ST_SESS_THROTTLED,
