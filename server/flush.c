@@ -312,6 +312,8 @@ int flush_start(void)
 		return -rc;
 	}
 	fl.running = true;
+	/* top -H and gdb show it by name, beside pmq-io-N and pmq-put-N. */
+	pthread_setname_np(fl.thread, "pmq-flush");
 	return 0;
 }
 
