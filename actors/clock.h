@@ -2,6 +2,7 @@
 #ifndef PMQ_CLOCK_H
 #define PMQ_CLOCK_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -15,6 +16,15 @@ static inline uint64_t clock_now_ns(void)
 static inline uint64_t clock_now_ms(void)
 {
 	return clock_now_ns() / 1000000u;
+}
+
+/* Sleeps the whole ms, resuming after signals (debug stalls use it). */
+static inline void clock_sleep_ms(int32_t ms)
+{
+	struct timespec left = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&left, &left) != 0 && errno == EINTR)
+		;
 }
 
 #endif

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "actors/clock.h"
 #include "server/log.h"
@@ -77,11 +76,8 @@ static void submit(struct io_thread *io, struct session *s, const struct pmq_msg
  * as a wedged thread would (the watchdog test needs one). */
 static void stall_io(struct io_thread *io, struct session *s, const struct pmq_msg *m)
 {
-	struct timespec left = { m->debug_ms / 1000, (long)(m->debug_ms % 1000) * 1000000L };
-
 	pmq_log(PMQ_LOG_WARN, "debug: IO thread %u stops for %d ms", io->idx, (int)m->debug_ms);
-	while (nanosleep(&left, &left) != 0 && errno == EINTR)
-		;
+	clock_sleep_ms(m->debug_ms);
 	io->now_ms = clock_now_ms();
 	session_answer(io, s, 200, m->opaque, NULL, 0);
 }

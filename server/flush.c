@@ -40,6 +40,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "actors/clock.h"
 #include "server/log.h"
 #include "server/store_service_priv.h"
 
@@ -83,10 +84,8 @@ static void flush_queued(void)
 	fl.stall_ms = 0;
 	pthread_mutex_unlock(&fl.lock);
 	if (stall > 0) {
-		struct timespec left = { stall / 1000, (long)(stall % 1000) * 1000000L };
 		pmq_log(PMQ_LOG_WARN, "debug: group commit stops for %d ms", (int)stall);
-		while (nanosleep(&left, &left) != 0 && errno == EINTR)
-			;
+		clock_sleep_ms(stall);
 	}
 	answer_batch(batch);
 	pthread_mutex_lock(&fl.lock);
@@ -238,13 +237,6 @@ static void flush_all(void)
 	free(d.v);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void deadline_in(struct timespec *ts, int ms)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
@@ -261,17 +253,16 @@ static void *flush_main(void *arg)
 	const struct pmq_config *cfg = store_svc.cfg;
 	bool async = cfg->flush_mode == PMQ_FLUSH_ASYNC;
 	int wake_ms = async ? cfg->flush_interval_ms : FLUSH_IDLE_WAKE_MS;
-	uint64_t last_flush_all = now_ms();
+	uint64_t last_flush_all = clock_now_ms();
 	(void)arg;
 
 	pthread_mutex_lock(&fl.lock);
 	for (;;) {
 		struct timespec dl;
 		deadline_in(&dl, wake_ms);
-		/* A worker flushing now wakes us on its way out if it leaves
-		 * answers behind. */
-		while (((!fl.head || fl.flushing) && !fl.kick && !fl.stop) ||
-		       (fl.stop && fl.flushing))
+		/* Wait while a worker flushes (it wakes us on its way out if it
+		 * leaves answers behind) or while there is nothing to do. */
+		while (fl.flushing || (!fl.head && !fl.kick && !fl.stop))
 			if (pthread_cond_timedwait(&fl.cond, &fl.lock, &dl) == ETIMEDOUT)
 				break;
 		bool kick = fl.kick, stop = fl.stop;
@@ -280,7 +271,7 @@ static void *flush_main(void *arg)
 			flush_queued();
 		pthread_mutex_unlock(&fl.lock);
 
-		uint64_t now = now_ms();
+		uint64_t now = clock_now_ms();
 		if (async && (kick || now - last_flush_all >= (uint64_t)cfg->flush_interval_ms)) {
 			flush_all();
 			last_flush_all = now;

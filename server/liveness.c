@@ -4,6 +4,7 @@
 #include <config.h> /* autoconf's: "config.h" here would be server/config.h */
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,10 +28,16 @@ struct verdict {
 	unsigned stuck;
 };
 
-static void report(struct verdict *v, const char *what, uint64_t ms)
+__attribute__((format(printf, 2, 3)))
+static void report(struct verdict *v, const char *fmt, ...)
 {
-	if (v->stuck++ == 0 && v->cap)
-		snprintf(v->why, v->cap, "%s has not taken its mail for %" PRIu64 " ms", what, ms);
+	va_list ap;
+
+	if (v->stuck++ != 0 || !v->cap)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(v->why, v->cap, fmt, ap);
+	va_end(ap);
 }
 
 /* Posts the next ping (at most one waits at a time). A full mailbox needs
@@ -51,9 +58,10 @@ static void check_probe(struct verdict *v, struct thread_probe *p, const char *w
 	uint64_t took = atomic_load_explicit(&p->took, memory_order_acquire);
 
 	if (!p->expecting || took != p->took_seen)
-		p->stuck_since_ms = now;
+		p->progress_ms = now;
 	else
-		report(v, what, now - p->stuck_since_ms);
+		report(v, "%s has not taken its mail for %" PRIu64 " ms", what,
+		       now - p->progress_ms);
 	p->took_seen = took;
 	ping(p, post, owner);
 	p->expecting = true;
@@ -92,11 +100,9 @@ static void check_pools(struct verdict *v)
 		pool_stats(rt.pools[i], &st);
 		uint64_t finished = st.completed + st.expired;
 		if (last[i].valid && last[i].queued > 0 && st.queued > 0 &&
-		    finished == last[i].finished) {
-			if (v->stuck++ == 0 && v->cap)
-				snprintf(v->why, v->cap, "%s pool stuck: %u queued, none finished "
-				         "since the last check", rt_pool_name((enum rt_pool)i), st.queued);
-		}
+		    finished == last[i].finished)
+			report(v, "%s pool stuck: %u queued, none finished since the last check",
+			       rt_pool_name((enum rt_pool)i), st.queued);
 		last[i].valid = true;
 		last[i].queued = st.queued;
 		last[i].finished = finished;
@@ -115,10 +121,9 @@ static void check_commit(struct verdict *v)
 	uint64_t finished;
 
 	store_service_commit_progress(&waiting, &finished);
-	if (prev.valid && prev.waiting && waiting && finished == prev.finished &&
-	    v->stuck++ == 0 && v->cap)
-		snprintf(v->why, v->cap, "group commit stuck: puts wait for an fsync that has "
-		         "not finished since the last check");
+	if (prev.valid && prev.waiting && waiting && finished == prev.finished)
+		report(v, "group commit stuck: puts wait for an fsync that has not finished "
+		       "since the last check");
 	prev.valid = true;
 	prev.waiting = waiting;
 	prev.finished = finished;

@@ -38,7 +38,7 @@ struct thread_probe {
 	/* The checker's own memory (main thread only). */
 	uint64_t took_seen;
 	bool expecting;                  /* mail was waiting at the last check */
-	uint64_t stuck_since_ms;         /* 0 while it answers */
+	uint64_t progress_ms;            /* the check that last saw `took` move */
 };
 
 static inline void probe_init(struct thread_probe *p)
@@ -48,7 +48,7 @@ static inline void probe_init(struct thread_probe *p)
 	atomic_init(&p->took, 0);
 	p->took_seen = 0;
 	p->expecting = false;
-	p->stuck_since_ms = 0;
+	p->progress_ms = 0;
 }
 
 /* Owner: it took the ping (call for each IOM_PING taken). */

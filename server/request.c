@@ -126,9 +126,7 @@ static void task_run(struct pmq_task *t)
 		return;
 	}
 	/* debug sleep: hold this worker, as a slow request would. */
-	struct timespec ts = { req->sleep_ms / 1000, (long)(req->sleep_ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	clock_sleep_ms(req->sleep_ms);
 	request_reply_result(req, 200, NULL, 0);
 }
 

@@ -79,15 +79,13 @@ static void fire(struct pmq_wheel_entry *e, void *arg)
 	wheel_schedule(tt->wheel, &t->entry, clock_now_ms() + (uint64_t)rt.cfg->tick_ms);
 }
 
-/* Sleeps the whole stall (restarting after signals), then answers. */
+/* Sleeps the whole stall, then answers. */
 static void stall(struct timer_stall *st)
 {
-	struct timespec left = { st->ms / 1000, (long)(st->ms % 1000) * 1000000L };
 	char line[64];
 
 	pmq_log(PMQ_LOG_WARN, "debug: timer thread stops for %d ms", (int)st->ms);
-	while (nanosleep(&left, &left) != 0 && errno == EINTR)
-		;
+	clock_sleep_ms(st->ms);
 	size_t n = pmq_encode_result(line, sizeof line, 200, NULL, 0, st->opaque);
 	struct outbuf *b = outbuf_new(n);
 	if (b) {
