@@ -12,13 +12,13 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-struct pmq_handle {
+struct handle {
 	uint16_t io;    /* index of the owning IO thread */
 	uint32_t slot;  /* index in its session table */
 	uint32_t gen;   /* slot generation at open; 0 is never a live session */
 };
 
-static inline bool handle_equal(struct pmq_handle a, struct pmq_handle b)
+static inline bool handle_equal(struct handle a, struct handle b)
 {
 	return a.io == b.io && a.slot == b.slot && a.gen == b.gen;
 }

@@ -28,7 +28,7 @@
 /* ck_ring's own limit: the size is an unsigned power of two. */
 #define MAILBOX_MAX_CAPACITY (1u << 30)
 
-struct pmq_mailbox {
+struct mailbox {
 	struct ck_ring ring;        /* first: ck pads it to cache lines */
 	struct ck_ring_buffer *buf;
 	int efd;
@@ -38,9 +38,9 @@ struct pmq_mailbox {
 	unsigned sleeping;
 };
 
-int mailbox_create(struct pmq_mailbox **out, unsigned capacity)
+int mailbox_create(struct mailbox **out, unsigned capacity)
 {
-	struct pmq_mailbox *mb = NULL;
+	struct mailbox *mb = NULL;
 	unsigned size = 2;
 	int err;
 
@@ -73,7 +73,7 @@ fail:
 	return err;
 }
 
-void mailbox_destroy(struct pmq_mailbox *mb)
+void mailbox_destroy(struct mailbox *mb)
 {
 	if (!mb)
 		return;
@@ -83,12 +83,12 @@ void mailbox_destroy(struct pmq_mailbox *mb)
 	free(mb);
 }
 
-int mailbox_fd(const struct pmq_mailbox *mb)
+int mailbox_fd(const struct mailbox *mb)
 {
 	return mb->efd;
 }
 
-bool mailbox_post(struct pmq_mailbox *mb, void *msg)
+bool mailbox_post(struct mailbox *mb, void *msg)
 {
 	if (!msg)
 		return false; /* NULL is what take() says when empty */
@@ -110,7 +110,7 @@ bool mailbox_post(struct pmq_mailbox *mb, void *msg)
 	return true;
 }
 
-void *mailbox_take(struct pmq_mailbox *mb)
+void *mailbox_take(struct mailbox *mb)
 {
 	void *msg;
 
@@ -120,7 +120,7 @@ void *mailbox_take(struct pmq_mailbox *mb)
 	return msg;
 }
 
-bool mailbox_prepare_sleep(struct pmq_mailbox *mb)
+bool mailbox_prepare_sleep(struct mailbox *mb)
 {
 	ck_pr_store_uint(&mb->sleeping, 1);
 	/* The flag must be visible before we look at the ring. */
@@ -134,12 +134,12 @@ bool mailbox_prepare_sleep(struct pmq_mailbox *mb)
 	return false;
 }
 
-void mailbox_awake(struct pmq_mailbox *mb)
+void mailbox_awake(struct mailbox *mb)
 {
 	ck_pr_store_uint(&mb->sleeping, 0);
 }
 
-void mailbox_drain_fd(struct pmq_mailbox *mb)
+void mailbox_drain_fd(struct mailbox *mb)
 {
 	uint64_t v;
 	/* Non-blocking: EAGAIN when nobody wrote. */
@@ -148,13 +148,13 @@ void mailbox_drain_fd(struct pmq_mailbox *mb)
 	(void)r;
 }
 
-void mailbox_woke(struct pmq_mailbox *mb)
+void mailbox_woke(struct mailbox *mb)
 {
 	mailbox_awake(mb);
 	mailbox_drain_fd(mb);
 }
 
-unsigned mailbox_depth(const struct pmq_mailbox *mb)
+unsigned mailbox_depth(const struct mailbox *mb)
 {
 	return ck_ring_size(&mb->ring);
 }

@@ -17,21 +17,21 @@
 
 #include <stdbool.h>
 
-struct pmq_mailbox;
+struct mailbox;
 
 /* capacity: how many messages may wait (rounded up internally; at least
  * capacity fit). Returns 0 or -errno. */
-int mailbox_create(struct pmq_mailbox **out, unsigned capacity);
-void mailbox_destroy(struct pmq_mailbox *mb);
+int mailbox_create(struct mailbox **out, unsigned capacity);
+void mailbox_destroy(struct mailbox *mb);
 
 /* The eventfd the owner adds to its epoll set (EPOLLIN). */
-int mailbox_fd(const struct pmq_mailbox *mb);
+int mailbox_fd(const struct mailbox *mb);
 
 /* Any thread. false: full, nothing was posted. */
-bool mailbox_post(struct pmq_mailbox *mb, void *msg);
+bool mailbox_post(struct mailbox *mb, void *msg);
 
 /* Owner only. NULL when empty. */
-void *mailbox_take(struct pmq_mailbox *mb);
+void *mailbox_take(struct mailbox *mb);
 
 /*
  * Owner only, around epoll_wait:
@@ -41,8 +41,8 @@ void *mailbox_take(struct pmq_mailbox *mb);
  * prepare_sleep returns false when messages are already waiting (then do
  * not sleep: poll epoll with timeout 0).
  */
-bool mailbox_prepare_sleep(struct pmq_mailbox *mb);
-void mailbox_woke(struct pmq_mailbox *mb);
+bool mailbox_prepare_sleep(struct mailbox *mb);
+void mailbox_woke(struct mailbox *mb);
 
 /*
  * mailbox_woke() in two halves, for an owner that registered the eventfd
@@ -52,10 +52,10 @@ void mailbox_woke(struct pmq_mailbox *mb);
  * of an empty eventfd. With a level-triggered registration use
  * mailbox_woke(): an undrained eventfd would keep epoll_wait returning.
  */
-void mailbox_awake(struct pmq_mailbox *mb);
-void mailbox_drain_fd(struct pmq_mailbox *mb);
+void mailbox_awake(struct mailbox *mb);
+void mailbox_drain_fd(struct mailbox *mb);
 
 /* Messages waiting now (approximate, for stats). */
-unsigned mailbox_depth(const struct pmq_mailbox *mb);
+unsigned mailbox_depth(const struct mailbox *mb);
 
 #endif

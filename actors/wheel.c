@@ -20,8 +20,8 @@
 /* Enough for hours at 1 ms ticks; the count is a hint, not a limit. */
 #define WHEEL_MAX_SLOTS (1u << 24)
 
-struct pmq_wheel {
-	struct pmq_wheel_entry *slot;   /* sentinels, nslots of them */
+struct wheel {
+	struct wheel_entry *slot;   /* sentinels, nslots of them */
 	unsigned nslots;                /* power of two */
 	unsigned tick_ms;
 	uint64_t start_ms;
@@ -29,17 +29,17 @@ struct pmq_wheel {
 	unsigned count;
 };
 
-static uint64_t tick_of(const struct pmq_wheel *w, uint64_t ms)
+static uint64_t tick_of(const struct wheel *w, uint64_t ms)
 {
 	return ms <= w->start_ms ? 0 : (ms - w->start_ms) / w->tick_ms;
 }
 
-static void list_init(struct pmq_wheel_entry *head)
+static void list_init(struct wheel_entry *head)
 {
 	head->next = head->prev = head;
 }
 
-static void list_add(struct pmq_wheel_entry *head, struct pmq_wheel_entry *e)
+static void list_add(struct wheel_entry *head, struct wheel_entry *e)
 {
 	e->prev = head->prev;
 	e->next = head;
@@ -47,7 +47,7 @@ static void list_add(struct pmq_wheel_entry *head, struct pmq_wheel_entry *e)
 	head->prev = e;
 }
 
-static void list_del(struct pmq_wheel_entry *e)
+static void list_del(struct wheel_entry *e)
 {
 	e->prev->next = e->next;
 	e->next->prev = e->prev;
@@ -55,7 +55,7 @@ static void list_del(struct pmq_wheel_entry *e)
 }
 
 /* Moves every entry of from onto the (empty) list to. */
-static void list_move_all(struct pmq_wheel_entry *from, struct pmq_wheel_entry *to)
+static void list_move_all(struct wheel_entry *from, struct wheel_entry *to)
 {
 	list_init(to);
 	if (from->next == from)
@@ -67,10 +67,10 @@ static void list_move_all(struct pmq_wheel_entry *from, struct pmq_wheel_entry *
 	list_init(from);
 }
 
-int wheel_create(struct pmq_wheel **out, unsigned slots, unsigned tick_ms,
+int wheel_create(struct wheel **out, unsigned slots, unsigned tick_ms,
                  uint64_t now_ms)
 {
-	struct pmq_wheel *w;
+	struct wheel *w;
 	unsigned n = 1;
 
 	*out = NULL;
@@ -95,15 +95,15 @@ int wheel_create(struct pmq_wheel **out, unsigned slots, unsigned tick_ms,
 	return 0;
 }
 
-void wheel_destroy(struct pmq_wheel *w)
+void wheel_destroy(struct wheel *w)
 {
 	if (!w)
 		return;
 	/* Entries are caller memory: leave them marked as not queued. */
 	for (unsigned i = 0; i < w->nslots; i++) {
-		struct pmq_wheel_entry *h = &w->slot[i];
+		struct wheel_entry *h = &w->slot[i];
 		while (h->next != h) {
-			struct pmq_wheel_entry *e = h->next;
+			struct wheel_entry *e = h->next;
 			list_del(e);
 			e->queued = false;
 		}
@@ -112,7 +112,7 @@ void wheel_destroy(struct pmq_wheel *w)
 	free(w);
 }
 
-static void insert(struct pmq_wheel *w, struct pmq_wheel_entry *e)
+static void insert(struct wheel *w, struct wheel_entry *e)
 {
 	uint64_t t = tick_of(w, e->deadline_ms);
 
@@ -122,7 +122,7 @@ static void insert(struct pmq_wheel *w, struct pmq_wheel_entry *e)
 	list_add(&w->slot[t & (w->nslots - 1)], e);
 }
 
-void wheel_schedule(struct pmq_wheel *w, struct pmq_wheel_entry *e,
+void wheel_schedule(struct wheel *w, struct wheel_entry *e,
                     uint64_t deadline_ms)
 {
 	wheel_cancel(w, e);
@@ -132,7 +132,7 @@ void wheel_schedule(struct pmq_wheel *w, struct pmq_wheel_entry *e,
 	w->count++;
 }
 
-void wheel_cancel(struct pmq_wheel *w, struct pmq_wheel_entry *e)
+void wheel_cancel(struct wheel *w, struct wheel_entry *e)
 {
 	if (!e->queued)
 		return;
@@ -141,7 +141,7 @@ void wheel_cancel(struct pmq_wheel *w, struct pmq_wheel_entry *e)
 	w->count--;
 }
 
-unsigned wheel_advance(struct pmq_wheel *w, uint64_t now_ms)
+unsigned wheel_advance(struct wheel *w, uint64_t now_ms)
 {
 	uint64_t tn = tick_of(w, now_ms), t;
 	unsigned fired = 0;
@@ -154,7 +154,7 @@ unsigned wheel_advance(struct pmq_wheel *w, uint64_t now_ms)
 		t = tn - w->nslots + 1;
 
 	for (; t <= tn; t++) {
-		struct pmq_wheel_entry pending;
+		struct wheel_entry pending;
 
 		/* Callbacks may insert; what they insert at this tick or
 		 * earlier must land where this advance (t < tn) or the next
@@ -164,7 +164,7 @@ unsigned wheel_advance(struct pmq_wheel *w, uint64_t now_ms)
 		 * freely while we walk it. */
 		list_move_all(&w->slot[t & (w->nslots - 1)], &pending);
 		while (pending.next != &pending) {
-			struct pmq_wheel_entry *e = pending.next;
+			struct wheel_entry *e = pending.next;
 
 			list_del(e);
 			if (e->deadline_ms > now_ms) {
@@ -183,7 +183,7 @@ unsigned wheel_advance(struct pmq_wheel *w, uint64_t now_ms)
 	return fired;
 }
 
-unsigned wheel_count(const struct pmq_wheel *w)
+unsigned wheel_count(const struct wheel *w)
 {
 	return w->count;
 }

@@ -17,33 +17,33 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct pmq_wheel_entry;
-typedef void pmq_wheel_fire_fn(struct pmq_wheel_entry *e, void *arg);
+struct wheel_entry;
+typedef void pmq_wheel_fire_fn(struct wheel_entry *e, void *arg);
 
-struct pmq_wheel_entry {
-	struct pmq_wheel_entry *next, *prev; /* slot list; NULL when not queued */
+struct wheel_entry {
+	struct wheel_entry *next, *prev; /* slot list; NULL when not queued */
 	uint64_t deadline_ms;                /* monotonic ms */
 	pmq_wheel_fire_fn *fire;
 	void *arg;
 	bool queued;
 };
 
-struct pmq_wheel;
+struct wheel;
 
 /* slots: rounded up to a power of two. tick_ms >= 1. now_ms: the start. */
-int wheel_create(struct pmq_wheel **out, unsigned slots, unsigned tick_ms,
+int wheel_create(struct wheel **out, unsigned slots, unsigned tick_ms,
                  uint64_t now_ms);
-void wheel_destroy(struct pmq_wheel *w);
+void wheel_destroy(struct wheel *w);
 
 /* Queue e to fire at deadline_ms (re-queues it if already queued). */
-void wheel_schedule(struct pmq_wheel *w, struct pmq_wheel_entry *e,
+void wheel_schedule(struct wheel *w, struct wheel_entry *e,
                     uint64_t deadline_ms);
 /* Remove e if queued; harmless otherwise. */
-void wheel_cancel(struct pmq_wheel *w, struct pmq_wheel_entry *e);
+void wheel_cancel(struct wheel *w, struct wheel_entry *e);
 /* Fire everything due at or before now_ms; returns how many fired. A fire
  * callback may schedule (including the entry itself) or cancel entries. */
-unsigned wheel_advance(struct pmq_wheel *w, uint64_t now_ms);
+unsigned wheel_advance(struct wheel *w, uint64_t now_ms);
 /* Entries queued now. */
-unsigned wheel_count(const struct pmq_wheel *w);
+unsigned wheel_count(const struct wheel *w);
 
 #endif

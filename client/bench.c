@@ -39,13 +39,13 @@ static void progress(const struct bench_run *run, uint64_t now, uint64_t *prev_d
 	bool warming = now < run->warm_end;
 	const struct bench_stats *cur = warming ? &warm : &meas;
 	uint64_t done = 0, errors = 0;
-	struct hist h;
-	hist_init(&h);
+	struct bench_hist h;
+	bench_hist_init(&h);
 	for (int op = 0; op < OP_COUNT; op++) {
 		const struct op_stats *a = &warm.op[op], *b = &meas.op[op];
 		done += a->completed + b->completed;
 		errors += b->completed - b->codes[200];
-		hist_merge(&h, &cur->op[op].lat);
+		bench_hist_merge(&h, &cur->op[op].lat);
 	}
 	double dt = (double)(now - *prev_ns) / 1e9;
 	double rate = dt > 0 ? (double)(done - *prev_done) / dt : 0;
@@ -53,7 +53,7 @@ static void progress(const struct bench_run *run, uint64_t now, uint64_t *prev_d
 	*prev_ns = now;
 	fprintf(stderr, "%s[%5.0fs]%s %10.0f ops/s  errors %llu  p99 %.1f us%s",
 	        tty ? "\r" : "", (double)(now - run->t0) / 1e9, warming ? " warmup" : "",
-	        rate, (unsigned long long)errors, (double)hist_percentile(&h, 99) / 1000.0,
+	        rate, (unsigned long long)errors, (double)bench_hist_percentile(&h, 99) / 1000.0,
 	        tty ? "\033[K" : "\n");
 	fflush(stderr);
 }

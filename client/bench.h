@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "client/hist.h"
+#include "client/bench_hist.h"
 #include "client/pulsemq.h"
 
 enum bench_op { OP_PUT, OP_GET, OP_VERSION, OP_RAW, OP_COUNT };
@@ -52,7 +52,7 @@ struct op_stats {
 	uint64_t other_codes;        /* codes outside 0..599 */
 	uint64_t timeouts;           /* -ETIMEDOUT */
 	uint64_t lost;               /* the connection went away first */
-	struct hist lat;             /* ns, answered requests only */
+	struct bench_hist lat;             /* ns, answered requests only */
 };
 
 struct bench_stats {

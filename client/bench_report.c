@@ -21,14 +21,14 @@ static void op_add(struct op_stats *dst, const struct op_stats *src)
 	dst->other_codes += LOAD(&src->other_codes);
 	dst->timeouts += LOAD(&src->timeouts);
 	dst->lost += LOAD(&src->lost);
-	hist_merge(&dst->lat, &src->lat);
+	bench_hist_merge(&dst->lat, &src->lat);
 }
 
 void bench_stats_sum(const struct bench_run *run, struct bench_stats *sum, bool warm)
 {
 	memset(sum, 0, sizeof(*sum));
 	for (int op = 0; op < OP_COUNT; op++)
-		hist_init(&sum->op[op].lat);
+		bench_hist_init(&sum->op[op].lat);
 	for (int i = 0; i < run->o->threads; i++) {
 		const struct bench_stats *s = warm ? &run->workers[i].warm : &run->workers[i].meas;
 		for (int op = 0; op < OP_COUNT; op++)
@@ -57,10 +57,10 @@ static void row_make(const struct op_stats *s, double secs, struct row *r)
 	r->lost = s->lost;
 	r->other = s->completed - r->ok - r->busy - r->expired - r->timeouts - r->lost;
 	r->ops = secs > 0 ? (double)s->completed / secs : 0;
-	r->p50 = hist_percentile(&s->lat, 50);
-	r->p90 = hist_percentile(&s->lat, 90);
-	r->p99 = hist_percentile(&s->lat, 99);
-	r->p999 = hist_percentile(&s->lat, 99.9);
+	r->p50 = bench_hist_percentile(&s->lat, 50);
+	r->p90 = bench_hist_percentile(&s->lat, 90);
+	r->p99 = bench_hist_percentile(&s->lat, 99);
+	r->p999 = bench_hist_percentile(&s->lat, 99.9);
 	r->max = s->lat.count ? s->lat.max : 0;
 	r->mean = s->lat.count ? s->lat.sum / s->lat.count : 0;
 }
@@ -112,7 +112,7 @@ int bench_report(const struct bench_run *run, const struct bench_stats *sum,
 
 	static struct op_stats total; /* big: keep it off the stack */
 	memset(&total, 0, sizeof(total));
-	hist_init(&total.lat);
+	bench_hist_init(&total.lat);
 	int used[OP_COUNT], nused = 0;
 	for (int op = 0; op < OP_COUNT; op++) {
 		bool in_mix = o->raw ? op == OP_RAW : op < 3 && o->mix[op] > 0;

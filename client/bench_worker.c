@@ -51,7 +51,7 @@ void bench_count(struct bench_worker *w, bool measured, int op, int status,
 			BUMP(&os->codes[status]);
 		else
 			BUMP(&os->other_codes);
-		hist_record(&os->lat, now > start ? now - start : 0);
+		bench_hist_record(&os->lat, now > start ? now - start : 0);
 	} else if (status == -ETIMEDOUT) {
 		BUMP(&os->timeouts);
 	} else {
@@ -380,10 +380,10 @@ void *bench_worker_main(void *arg)
 	const struct bench_opts *o = w->o;
 	struct bench_run *run = w->run;
 	struct wstate ws = { .w = w, .o = o, .run = run, .ep = -1 };
-	hist_init(&w->warm.op[0].lat);
+	bench_hist_init(&w->warm.op[0].lat);
 	for (int op = 0; op < OP_COUNT; op++) {
-		hist_init(&w->warm.op[op].lat);
-		hist_init(&w->meas.op[op].lat);
+		bench_hist_init(&w->warm.op[op].lat);
+		bench_hist_init(&w->meas.op[op].lat);
 	}
 	ws.mix_total = o->mix[0] + o->mix[1] + o->mix[2];
 	int64_t gm = (int64_t)o->msg_size * 2 + 2 * PULSEMQ_MSG_HEADER;

@@ -5,7 +5,7 @@
 # symbols are exported.
 lib_LTLIBRARIES += libpulsemq.la
 include_HEADERS += client/pulsemq.h
-noinst_HEADERS += client/conn.h client/conn_priv.h client/backoff.h client/hist.h
+noinst_HEADERS += client/conn.h client/conn_priv.h client/backoff.h client/bench_hist.h
 CLIENT_LIB_SOURCES = client/conn.c client/opaque.c client/wire.c \
 	client/request.c client/blocking.c client/msgset.c
 libpulsemq_la_SOURCES = $(CLIENT_LIB_SOURCES)
@@ -20,7 +20,7 @@ EXTRA_DIST += client/libpulsemq.pc.in
 CLIENT_UNIT_TESTS = tests/unit/test_client_hist tests/unit/test_client_msgset
 check_PROGRAMS += $(CLIENT_UNIT_TESTS)
 TESTS += $(CLIENT_UNIT_TESTS)
-tests_unit_test_client_hist_SOURCES = tests/unit/test_client_hist.c client/hist.c
+tests_unit_test_client_hist_SOURCES = tests/unit/test_client_hist.c client/bench_hist.c
 tests_unit_test_client_msgset_SOURCES = tests/unit/test_client_msgset.c
 tests_unit_test_client_msgset_LDADD = libpulsemq.la libpmqproto.la
 
@@ -29,7 +29,7 @@ tests_unit_test_client_msgset_LDADD = libpulsemq.la libpmqproto.la
 bin_PROGRAMS += pulsemq-bench
 noinst_HEADERS += client/bench.h client/bench_conn.h
 pulsemq_bench_SOURCES = client/bench.c client/bench_opts.c client/bench_worker.c \
-	client/bench_raw.c client/bench_verify.c client/bench_report.c client/hist.c
+	client/bench_raw.c client/bench_verify.c client/bench_report.c client/bench_hist.c
 # The programs carry the library's code inside (its sources, not the .so):
 # the pulsemq package then installs alone, `apt install ./pulsemq_*.deb`
 # needs no libpulsemq0.

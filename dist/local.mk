@@ -1,41 +1,6 @@
 # dist/local.mk - packaging: systemd unit, debian/, rpm spec, man pages,
 # logrotate, the default config file, and the CI packaging check.
 
-# ---- /metrics and STATUS=, linked into pulsemqd ---------------------------
-# (server/notify.c and liveness.c are listed in server/process.mk.) status.c
-# writes the STATUS= line. Without libmicrohttpd, metrics.h turns
-# metrics_start() into a refusal of a non-empty metrics_listen.
-noinst_HEADERS += server/metrics.h server/metrics_source.h server/status.h
-pulsemqd_SOURCES += server/metrics_text.c server/metrics_hist.c server/status.c
-if HAVE_MHD
-pulsemqd_SOURCES += server/metrics.c server/metrics_source.c
-pulsemqd_CFLAGS += $(MHD_CFLAGS)
-pulsemqd_LDADD += $(MHD_LIBS)
-endif
-
-# The stats -> Prometheus renaming on its own.
-check_PROGRAMS += tests/unit/test_metrics
-TESTS += tests/unit/test_metrics
-tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c server/metrics_text.c \
-	server/metrics_hist.c
-tests_unit_test_metrics_LDADD = libpmqpool.la $(CK_LIBS)
-
-# GET /metrics from the real daemon.
-if HAVE_MHD
-check_PROGRAMS += tests/integration/test_metrics
-TESTS += tests/integration/test_metrics
-endif
-tests_integration_test_metrics_SOURCES = tests/integration/test_metrics.c
-tests_integration_test_metrics_LDADD = libpmqtest.la libpmqproto.la
-
-# The sd_notify conversation (the test plays systemd through $NOTIFY_SOCKET).
-if HAVE_SYSTEMD
-check_PROGRAMS += tests/integration/test_notify
-TESTS += tests/integration/test_notify
-endif
-tests_integration_test_notify_SOURCES = tests/integration/test_notify.c
-tests_integration_test_notify_LDADD = libpmqtest.la libpmqproto.la
-
 # ---- systemd unit ------------------------------------------------------
 # Generated so ExecStart follows --sbindir/--sysconfdir. The default
 # directory stays under $(prefix) so `make distcheck` can install it;

@@ -30,7 +30,7 @@ static uint64_t bucket_top(unsigned b)
 	return (((uint64_t)(8u + sub + 1u)) << (e - HIST_SUB_BITS)) - 1u;
 }
 
-void hist_record(struct pmq_hist *h, uint64_t us)
+void hist_record(struct hist *h, uint64_t us)
 {
 	ck_pr_inc_64(&h->bucket[bucket_of(us)]);
 	ck_pr_add_64(&h->sum_us, us);
@@ -38,7 +38,7 @@ void hist_record(struct pmq_hist *h, uint64_t us)
 
 /* One writer: the increment need not be atomic, only the store must be
  * whole (an aligned 64-bit store on every target we build for). */
-void hist_record_owned(struct pmq_hist *h, uint64_t us)
+void hist_record_owned(struct hist *h, uint64_t us)
 {
 	uint64_t *b = &h->bucket[bucket_of(us)];
 
@@ -46,14 +46,14 @@ void hist_record_owned(struct pmq_hist *h, uint64_t us)
 	ck_pr_store_64(&h->sum_us, ck_pr_load_64(&h->sum_us) + us);
 }
 
-void hist_add(struct pmq_hist *into, const struct pmq_hist *from)
+void hist_add(struct hist *into, const struct hist *from)
 {
 	for (unsigned b = 0; b < HIST_BUCKETS; b++)
 		into->bucket[b] += ck_pr_load_64(&from->bucket[b]);
 	into->sum_us += ck_pr_load_64(&from->sum_us);
 }
 
-uint64_t hist_count_upto(const struct pmq_hist *h, uint64_t us)
+uint64_t hist_count_upto(const struct hist *h, uint64_t us)
 {
 	uint64_t n = 0;
 
@@ -62,7 +62,7 @@ uint64_t hist_count_upto(const struct pmq_hist *h, uint64_t us)
 	return n;
 }
 
-uint64_t hist_total(const struct pmq_hist *h)
+uint64_t hist_total(const struct hist *h)
 {
 	uint64_t n = 0;
 
@@ -71,7 +71,7 @@ uint64_t hist_total(const struct pmq_hist *h)
 	return n;
 }
 
-uint64_t hist_percentile(const struct pmq_hist *h, unsigned permille)
+uint64_t hist_percentile(const struct hist *h, unsigned permille)
 {
 	uint64_t snap[HIST_BUCKETS], total = 0, rank, seen = 0;
 

@@ -80,14 +80,14 @@ struct pool_lane {
 
 /* What one worker writes: its own cache line(s). */
 struct pool_worker {
-	struct pmq_pool *p;
+	struct pool *p;
 	pthread_t tid;
 	uint64_t dequeued, expired, completed;  /* plain stores, atomic loads */
-	struct pmq_hist wait_us;                /* hist_record_owned() */
+	struct hist wait_us;                /* hist_record_owned() */
 	unsigned next_lane;                     /* where take() looks first */
 } __attribute__((aligned(POOL_CACHE_LINE)));
 
-struct pmq_pool {
+struct pool {
 	struct ck_ring ring;            /* first: ck pads it to cache lines */
 	struct ck_ring_buffer *buf;
 	char pad0[POOL_CACHE_LINE];
@@ -121,7 +121,7 @@ static inline void own_inc(uint64_t *c)
 /* Wakes one sleeping worker unless none sleeps or a wake is already on its
  * way (whoever consumes that wake drains the ring, this task included).
  * The caller has published its task and fenced (store, then load). */
-static void wake_one(struct pmq_pool *p)
+static void wake_one(struct pool *p)
 {
 	if (ck_pr_load_uint(&p->sleepers) == 0 ||
 	    ck_pr_load_uint(&p->wake_pending) != 0 ||
@@ -132,7 +132,7 @@ static void wake_one(struct pmq_pool *p)
 }
 
 /* Wakes every worker: at stop, so that each sees the stop bit. */
-static void wake_all(struct pmq_pool *p)
+static void wake_all(struct pool *p)
 {
 	ck_pr_inc_32(&p->seq);
 	futex_ec_wake(&p->seq, INT_MAX);
@@ -140,7 +140,7 @@ static void wake_all(struct pmq_pool *p)
 
 /* Committed tasks wait in the ring (a submitter's commit, then its fence,
  * then its look at `sleepers`: the other half of the sleep protocol). */
-static bool ring_has_work(struct pmq_pool *p)
+static bool ring_has_work(struct pool *p)
 {
 	for (unsigned i = 0; i < p->nlanes; i++)
 		if (ck_ring_size(&p->lanes[i].ring) != 0)
@@ -153,7 +153,7 @@ static bool ring_has_work(struct pmq_pool *p)
  * A pool of one worker dequeues as the single consumer: no CAS. */
 static bool dequeue_any(struct pool_worker *w, void **v)
 {
-	struct pmq_pool *p = w->p;
+	struct pool *p = w->p;
 	unsigned n = p->nlanes + 1;
 	bool sc = p->threads == 1;
 
@@ -172,7 +172,7 @@ static bool dequeue_any(struct pool_worker *w, void **v)
 	return false;
 }
 
-static void run_one(struct pool_worker *w, struct pmq_task *t)
+static void run_one(struct pool_worker *w, struct pool_task *t)
 {
 	uint64_t now = clock_now_ns();
 	bool late = now > t->deadline_ns;
@@ -192,9 +192,9 @@ static void run_one(struct pool_worker *w, struct pmq_task *t)
 	}
 }
 
-static bool take(struct pool_worker *w, struct pmq_task **out)
+static bool take(struct pool_worker *w, struct pool_task **out)
 {
-	struct pmq_pool *p = w->p;
+	struct pool *p = w->p;
 	unsigned before;
 	void *v;
 
@@ -216,7 +216,7 @@ static bool take(struct pool_worker *w, struct pmq_task **out)
 /* Sleeps until a submit, a stop or the re-check deadline. Every way out
  * clears wake_pending after leaving `sleepers`, and the caller looks at
  * the ring after that: see the header comment. */
-static void sleep_for_work(struct pmq_pool *p)
+static void sleep_for_work(struct pool *p)
 {
 	uint32_t seq;
 
@@ -232,10 +232,10 @@ static void sleep_for_work(struct pmq_pool *p)
 static void *worker(void *arg)
 {
 	struct pool_worker *w = arg;
-	struct pmq_pool *p = w->p;
+	struct pool *p = w->p;
 
 	for (;;) {
-		struct pmq_task *t;
+		struct pool_task *t;
 
 		if (take(w, &t)) {
 			run_one(w, t);
@@ -251,7 +251,7 @@ static void *worker(void *arg)
 }
 
 /* ring_size: the shared ring's; a lane's is at most POOL_LANE_MAX_SLOTS. */
-static int lanes_create(struct pmq_pool *p, unsigned n, unsigned ring_size)
+static int lanes_create(struct pool *p, unsigned n, unsigned ring_size)
 {
 	unsigned size = ring_size < POOL_LANE_MAX_SLOTS ? ring_size : POOL_LANE_MAX_SLOTS;
 
@@ -271,16 +271,16 @@ static int lanes_create(struct pmq_pool *p, unsigned n, unsigned ring_size)
 	return 0;
 }
 
-static void lanes_free(struct pmq_pool *p)
+static void lanes_free(struct pool *p)
 {
 	for (unsigned i = 0; i < p->nlanes; i++)
 		free(p->lanes[i].buf);
 	free(p->lanes);
 }
 
-int pool_create(struct pmq_pool **out, const struct pmq_pool_config *cfg)
+int pool_create(struct pool **out, const struct pool_config *cfg)
 {
-	struct pmq_pool *p = NULL;
+	struct pool *p = NULL;
 	unsigned size = 2;
 	int err;
 
@@ -332,7 +332,7 @@ fail:
 }
 
 /* Takes one of the queue_size slots: 0, -EBUSY or -ESHUTDOWN. */
-static int reserve(struct pmq_pool *p)
+static int reserve(struct pool *p)
 {
 	unsigned s = ck_pr_load_uint(&p->state);
 
@@ -348,7 +348,7 @@ static int reserve(struct pmq_pool *p)
 	}
 }
 
-static void stamp(struct pmq_pool *p, struct pmq_task *t)
+static void stamp(struct pool *p, struct pool_task *t)
 {
 	t->enqueued_ns = clock_now_ns();
 	/* timeout 0: no deadline. */
@@ -358,13 +358,13 @@ static void stamp(struct pmq_pool *p, struct pmq_task *t)
 
 /* Publish, then look for a sleeper (store then load: a full fence; the
  * worker side does its locked inc of sleepers, then looks). */
-static void published(struct pmq_pool *p)
+static void published(struct pool *p)
 {
 	ck_pr_fence_memory();
 	wake_one(p);
 }
 
-int pool_try_submit(struct pmq_pool *p, struct pmq_task *t)
+int pool_try_submit(struct pool *p, struct pool_task *t)
 {
 	int rc = reserve(p);
 
@@ -378,7 +378,7 @@ int pool_try_submit(struct pmq_pool *p, struct pmq_task *t)
 	return 0;
 }
 
-int pool_try_submit_lane(struct pmq_pool *p, unsigned lane, struct pmq_task *t)
+int pool_try_submit_lane(struct pool *p, unsigned lane, struct pool_task *t)
 {
 	int rc;
 
@@ -395,27 +395,27 @@ int pool_try_submit_lane(struct pmq_pool *p, unsigned lane, struct pmq_task *t)
 	return 0;
 }
 
-void pool_wake(struct pmq_pool *p)
+void pool_wake(struct pool *p)
 {
 	published(p);
 }
 
-unsigned pool_queued(const struct pmq_pool *p)
+unsigned pool_queued(const struct pool *p)
 {
-	return ck_pr_load_uint(&((struct pmq_pool *)p)->state) & ~POOL_STOP_BIT;
+	return ck_pr_load_uint(&((struct pool *)p)->state) & ~POOL_STOP_BIT;
 }
 
-void pool_wait_hist(const struct pmq_pool *p, struct pmq_hist *out)
+void pool_wait_hist(const struct pool *p, struct hist *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < p->threads; i++)
 		hist_add(out, &p->w[i].wait_us);
 }
 
-void pool_stats(const struct pmq_pool *p, struct pmq_pool_stats *out)
+void pool_read_stats(const struct pool *p, struct pool_stats *out)
 {
-	struct pmq_pool *q = (struct pmq_pool *)p; /* ck_pr loads want non-const */
-	struct pmq_hist wait;
+	struct pool *q = (struct pool *)p; /* ck_pr loads want non-const */
+	struct hist wait;
 	uint64_t dequeued = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -438,12 +438,12 @@ void pool_stats(const struct pmq_pool *p, struct pmq_pool_stats *out)
 	out->wait_p99_us = hist_percentile(&wait, 990);
 }
 
-const char *pool_name(const struct pmq_pool *p)
+const char *pool_name(const struct pool *p)
 {
 	return p->name;
 }
 
-void pool_stop(struct pmq_pool *p)
+void pool_stop(struct pool *p)
 {
 	if (!p || p->stopped)
 		return;
@@ -455,7 +455,7 @@ void pool_stop(struct pmq_pool *p)
 	p->stopped = true;
 }
 
-void pool_destroy(struct pmq_pool *p)
+void pool_destroy(struct pool *p)
 {
 	if (!p)
 		return;

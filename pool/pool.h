@@ -19,20 +19,20 @@
 
 #include <stdint.h>
 
-struct pmq_pool;
-struct pmq_task;
+struct pool;
+struct pool_task;
 
-typedef void pmq_task_fn(struct pmq_task *t);
+typedef void pool_task_fn(struct pool_task *t);
 
 /* Embed this at the start of (or anywhere in) your request structure. */
-struct pmq_task {
-	pmq_task_fn *run;       /* on a worker, deadline not passed */
-	pmq_task_fn *expire;    /* on a worker, deadline passed: answer 504 */
+struct pool_task {
+	pool_task_fn *run;       /* on a worker, deadline not passed */
+	pool_task_fn *expire;    /* on a worker, deadline passed: answer 504 */
 	uint64_t enqueued_ns;   /* set by pool_try_submit (monotonic) */
 	uint64_t deadline_ns;   /* set by pool_try_submit: enqueued + timeout */
 };
 
-struct pmq_pool_config {
+struct pool_config {
 	const char *name;       /* "get", "put", "heartbeat": used in logs, stats */
 	unsigned threads;       /* >= 1 */
 	unsigned queue_size;    /* >= 1: the bound, exactly */
@@ -40,7 +40,7 @@ struct pmq_pool_config {
 	unsigned lanes;         /* single-producer lanes (0..1024), see below */
 };
 
-struct pmq_pool_stats {
+struct pool_stats {
 	unsigned threads;
 	unsigned queue_size;
 	unsigned queued;        /* waiting now */
@@ -53,11 +53,11 @@ struct pmq_pool_stats {
 };
 
 /* Starts the workers. Returns 0 or -errno. */
-int pool_create(struct pmq_pool **out, const struct pmq_pool_config *cfg);
+int pool_create(struct pool **out, const struct pool_config *cfg);
 
 /* Any thread. 0, or -EBUSY when the queue holds queue_size tasks already,
  * or -ESHUTDOWN once pool_stop() has begun. */
-int pool_try_submit(struct pmq_pool *p, struct pmq_task *t);
+int pool_try_submit(struct pool *p, struct pool_task *t);
 /* The same through lane (< cfg.lanes; others fall back to the shared
  * queue). A lane must have one producer thread at a time: its caller
  * promises that (an IO thread submits through its own index). Tasks of
@@ -65,22 +65,22 @@ int pool_try_submit(struct pmq_pool *p, struct pmq_task *t);
  * It does not wake a worker: after a batch of lane submits, and always
  * before the producer sleeps or blocks, it calls pool_wake() once (one
  * fence and one look at the sleepers per batch instead of per task). */
-int pool_try_submit_lane(struct pmq_pool *p, unsigned lane, struct pmq_task *t);
-void pool_wake(struct pmq_pool *p);
+int pool_try_submit_lane(struct pool *p, unsigned lane, struct pool_task *t);
+void pool_wake(struct pool *p);
 
 /* Tasks waiting now. */
-unsigned pool_queued(const struct pmq_pool *p);
-void pool_stats(const struct pmq_pool *p, struct pmq_pool_stats *out);
+unsigned pool_queued(const struct pool *p);
+void pool_read_stats(const struct pool *p, struct pool_stats *out);
 /* The queue-wait histogram of every worker, summed into *out (any thread). */
-struct pmq_hist;
-void pool_wait_hist(const struct pmq_pool *p, struct pmq_hist *out);
-const char *pool_name(const struct pmq_pool *p);
+struct hist;
+void pool_wait_hist(const struct pool *p, struct hist *out);
+const char *pool_name(const struct pool *p);
 
 /*
  * Stop accepting, let the workers finish every queued task (run or expire as
  * usual), then join them. Safe to call once; pool_destroy() frees.
  */
-void pool_stop(struct pmq_pool *p);
-void pool_destroy(struct pmq_pool *p);
+void pool_stop(struct pool *p);
+void pool_destroy(struct pool *p);
 
 #endif

@@ -11,12 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/config.h"
+#include "server/daemon/config.h"
 #include "tests/tap.h"
 
 #define MAXARGS 32
 
-static struct pmq_config cfg;
+static struct settings cfg;
 static char err[1024];
 
 /* config_load over a NULL-terminated list of arguments (after argv[0]).
@@ -295,7 +295,7 @@ static void test_file(void)
 	           "[system]\n"
 	           "put_threads = 5\n");
 	is(LOAD("-c", path), 0, "a good file loads");
-	const struct pmq_topic_config *t;
+	const struct settings_topic *t;
 	is(cfg.port, 9100, "[system] port");
 	is(cfg.get_threads, 7, "[system] get_threads without spaces");
 	is(cfg.segment_bytes, 64 << 20, "[system] segment_bytes with suffix");
@@ -303,9 +303,9 @@ static void test_file(void)
 	ok(cfg.enable_debug_commands, "[system] bool with an inline comment");
 	is(cfg.put_threads, 5, "a second [system] section");
 	is(cfg.ntopics, 4, "four topic sections");
-	t = config_topic(&cfg, "bom", 3);
+	t = settings_find_topic(&cfg, "bom", 3);
 	ok(t && t->num_partitions == 2, "a section on the first line, after a byte order mark");
-	t = config_topic(&cfg, "foo", 3);
+	t = settings_find_topic(&cfg, "foo", 3);
 	ok(t != NULL, "topic foo found");
 	if (t) {
 		is(t->num_partitions, 3, "foo num_partitions");
@@ -317,14 +317,14 @@ static void test_file(void)
 		for (int i = 0; i < 4; i++)
 			ok(0, "foo fields");
 	}
-	t = config_topic(&cfg, "bar-baz.1", 9);
+	t = settings_find_topic(&cfg, "bar-baz.1", 9);
 	ok(t && t->retention_hours == 24 && t->segment_bytes == 1 << 20 && t->accept_put &&
 	   t->num_partitions == -1, "topic bar-baz.1: its keys, the rest unset");
 	const char *longname = "a_very_long_topic_name_beyond_fifty_bytes_of_section_buffer";
-	t = config_topic(&cfg, longname, strlen(longname));
+	t = settings_find_topic(&cfg, longname, strlen(longname));
 	ok(t && t->flush_threshold == 10, "a topic name longer than inih's section buffer");
-	ok(config_topic(&cfg, "fo", 2) == NULL, "config_topic matches whole names only");
-	ok(config_topic(&cfg, "nope", 4) == NULL, "an undeclared topic is NULL");
+	ok(settings_find_topic(&cfg, "fo", 2) == NULL, "config_topic matches whole names only");
+	ok(settings_find_topic(&cfg, "nope", 4) == NULL, "an undeclared topic is NULL");
 
 	size_t n = config_format_stats(&cfg, text, sizeof text - 1);
 	text[n] = '\0';

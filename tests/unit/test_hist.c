@@ -12,7 +12,7 @@ static bool within(uint64_t got, uint64_t want)
 
 int main(void)
 {
-	static struct pmq_hist h;
+	static struct hist h;
 
 	is(hist_percentile(&h, 500), 0, "empty: 0");
 	is(hist_total(&h), 0, "empty total");
@@ -23,7 +23,7 @@ int main(void)
 	is(hist_percentile(&h, 1000), 9, "p100 of 0..9 is exact");
 	is(hist_percentile(&h, 0), 0, "p0 is the smallest");
 
-	static struct pmq_hist g;
+	static struct hist g;
 	for (unsigned v = 1; v <= 10000; v++)
 		hist_record(&g, v);
 	uint64_t p50 = hist_percentile(&g, 500), p99 = hist_percentile(&g, 990);
@@ -33,7 +33,7 @@ int main(void)
 	   (unsigned long long)p99);
 	ok(p50 <= p99, "p50 <= p99");
 
-	static struct pmq_hist k;
+	static struct hist k;
 	hist_record(&k, UINT64_MAX);
 	hist_record(&k, 1ull << 45);
 	ok(hist_percentile(&k, 1000) >= (1ull << 40), "huge values clamp to the top bucket");
@@ -42,7 +42,7 @@ int main(void)
 	/* Every bucket edge: a value reports a top >= itself, < 1.125x. */
 	bool edges = true;
 	for (uint64_t v = 1; v < (1ull << 40); v = v * 3 / 2 + 1) {
-		struct pmq_hist one = { 0 };
+		struct hist one = { 0 };
 		hist_record(&one, v);
 		edges &= within(hist_percentile(&one, 500), v);
 	}
@@ -65,11 +65,11 @@ int main(void)
 		prev = n;
 	}
 	ok(monotonic, "le counts never decrease");
-	struct pmq_hist sum = { 0 };
+	struct hist sum = { 0 };
 	hist_add(&sum, &h);
 	hist_add(&sum, &g);
 	is(sum.sum_us, h.sum_us + g.sum_us, "hist_add adds the sums");
-	struct pmq_hist owned = { 0 };
+	struct hist owned = { 0 };
 	hist_record_owned(&owned, 7);
 	hist_record_owned(&owned, 9);
 	is(owned.sum_us, 16, "hist_record_owned keeps the sum too");

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "server/idle.h"
+#include "server/runtime/idle.h"
 #include "tests/tap.h"
 
 int main(void)

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/log.h"
+#include "server/common/log.h"
 #include "tests/tap.h"
 
 #define THREADS 4

@@ -25,7 +25,7 @@ static bool fd_readable(int fd)
 
 static void test_basics(void)
 {
-	struct pmq_mailbox *mb;
+	struct mailbox *mb;
 	int vals[10];
 	unsigned n = 0;
 
@@ -81,7 +81,7 @@ struct msg {
 	unsigned payload;       /* written by the producer before posting */
 };
 
-static struct pmq_mailbox *smb;
+static struct mailbox *smb;
 static struct msg *msgs;
 static unsigned full_retries;
 

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "server/metrics.h"
+#include "server/metrics/metrics.h"
 #include "tests/tap.h"
 
 static char *render(const char *section, const char *text, struct metrics_out *o)
@@ -127,7 +127,7 @@ static void test_sessions(void)
 static void test_histogram(void)
 {
 	struct metrics_out o = { 0 };
-	static struct pmq_hist h;
+	static struct hist h;
 
 	hist_record(&h, 30);      /* under 50 us */
 	hist_record(&h, 700);     /* under 1 ms */

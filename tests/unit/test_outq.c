@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/outq.h"
+#include "server/runtime/outq.h"
 #include "tests/tap.h"
 
 static struct outbuf *mk(const char *s, bool prio)

@@ -56,7 +56,7 @@ static void gate(bool open)
 }
 
 struct job {
-	struct pmq_task t;      /* first, so the cast back is plain */
+	struct pool_task t;      /* first, so the cast back is plain */
 	unsigned ran, expired;
 	bool blocks;
 };
@@ -77,14 +77,14 @@ static void job_finish(struct job *j)
 	pthread_mutex_unlock(&mu);
 }
 
-static void job_run(struct pmq_task *t)
+static void job_run(struct pool_task *t)
 {
 	struct job *j = (struct job *)t;
 	ck_pr_inc_uint(&j->ran);
 	job_finish(j);
 }
 
-static void job_expire(struct pmq_task *t)
+static void job_expire(struct pool_task *t)
 {
 	struct job *j = (struct job *)t;
 	ck_pr_inc_uint(&j->expired);
@@ -101,8 +101,8 @@ static void job_init(struct job *j, bool blocks)
 
 static void test_config(void)
 {
-	struct pmq_pool *p;
-	struct pmq_pool_config c = { "x", 0, 4, 0, 0 };
+	struct pool *p;
+	struct pool_config c = { "x", 0, 4, 0, 0 };
 
 	is(pool_create(&p, &c), -EINVAL, "0 threads refused");
 	c.threads = 1;
@@ -113,9 +113,9 @@ static void test_config(void)
 
 static void test_exact_bound(unsigned qs)
 {
-	struct pmq_pool *p;
-	struct pmq_pool_config c = { "get", 1, qs, 60ull * 1000000000u, 0 };
-	struct pmq_pool_stats st;
+	struct pool *p;
+	struct pool_config c = { "get", 1, qs, 60ull * 1000000000u, 0 };
+	struct pool_stats st;
 	struct job blocker, *jobs = calloc(qs + 1, sizeof(*jobs));
 	unsigned want;
 	bool all = true;
@@ -135,7 +135,7 @@ static void test_exact_bound(unsigned qs)
 	job_init(&jobs[qs], false);
 	is(pool_try_submit(p, &jobs[qs].t), -EBUSY, "the next one: -EBUSY");
 	is(pool_try_submit(p, &jobs[qs].t), -EBUSY, "and again");
-	pool_stats(p, &st);
+	pool_read_stats(p, &st);
 	is(st.queued, qs, "stats: queued");
 	is(st.queue_size, qs, "stats: queue_size");
 	is(st.threads, 1, "stats: threads");
@@ -146,7 +146,7 @@ static void test_exact_bound(unsigned qs)
 	want = qs;  /* the blocker's own count was reset by gate() */
 	ok(wait_until(reached, &want), "all queued tasks ran after release");
 	pool_stop(p);
-	pool_stats(p, &st);
+	pool_read_stats(p, &st);
 	is(st.completed, qs + 1, "stats: completed");
 	is(st.expired, 0, "stats: expired");
 	is(st.queued, 0, "stats: queued 0");
@@ -161,9 +161,9 @@ static void test_exact_bound(unsigned qs)
 static void test_expiry(void)
 {
 	enum { N = 3 };
-	struct pmq_pool *p;
-	struct pmq_pool_config c = { "put", 1, 8, 1000000, 0 }; /* 1 ms */
-	struct pmq_pool_stats st;
+	struct pool *p;
+	struct pool_config c = { "put", 1, 8, 1000000, 0 }; /* 1 ms */
+	struct pool_stats st;
 	struct job blocker, j[N];
 	unsigned want = N;
 
@@ -190,7 +190,7 @@ static void test_expiry(void)
 	for (unsigned i = 0; i < N; i++)
 		exp &= j[i].expired == 1 && j[i].ran == 0;
 	ok(exp, "late tasks went to expire, not run");
-	pool_stats(p, &st);
+	pool_read_stats(p, &st);
 	is(st.expired - (blocker.expired ? 1 : 0), N, "stats: expired");
 	is(st.completed + st.expired, N + 1, "stats: every task accounted for");
 	ok(st.wait_p99_us >= 1000, "p99 queue wait shows the 1 ms+ wait (%llu us)",
@@ -204,21 +204,21 @@ static void test_expiry(void)
 #define PER_PRODUCER 50000
 
 struct counted {
-	struct pmq_task t;
+	struct pool_task t;
 	unsigned runs, expires;
 };
 
-static void counted_run(struct pmq_task *t)
+static void counted_run(struct pool_task *t)
 {
 	ck_pr_inc_uint(&((struct counted *)t)->runs);
 }
 
-static void counted_expire(struct pmq_task *t)
+static void counted_expire(struct pool_task *t)
 {
 	ck_pr_inc_uint(&((struct counted *)t)->expires);
 }
 
-static struct pmq_pool *sp;
+static struct pool *sp;
 static struct counted *tasks;
 static uint64_t busy_seen[PRODUCERS];
 static unsigned per_producer = PER_PRODUCER;
@@ -245,8 +245,8 @@ static void *producer(void *arg)
 
 static void test_stress(void)
 {
-	struct pmq_pool_config c = { "stress", 4, 256, 0, 0 }; /* no deadline */
-	struct pmq_pool_stats st;
+	struct pool_config c = { "stress", 4, 256, 0, 0 }; /* no deadline */
+	struct pool_stats st;
 	pthread_t th[PRODUCERS];
 	uint64_t busy = 0, t0 = clock_now_ms();
 	unsigned total, bad = 0;
@@ -268,7 +268,7 @@ static void test_stress(void)
 		bad += tasks[i].runs != 1 || tasks[i].expires != 0;
 	is(bad, 0, "%u tasks from %d producers: each run exactly once", total,
 	   PRODUCERS);
-	pool_stats(sp, &st);
+	pool_read_stats(sp, &st);
 	is(st.submitted, total, "stats: submitted");
 	is(st.completed, total, "stats: completed");
 	is(st.expired, 0, "stats: none expired");
@@ -289,14 +289,14 @@ static void test_stress(void)
 #define PER_LANE 20000
 
 struct ordered {
-	struct pmq_task t;
+	struct pool_task t;
 	unsigned lane, seq, runs;
 };
 
 static unsigned lane_last[LANE_PRODUCERS]; /* the one worker's view */
 static unsigned lane_out_of_order;
 
-static void ordered_run(struct pmq_task *t)
+static void ordered_run(struct pool_task *t)
 {
 	struct ordered *o = (struct ordered *)t;
 
@@ -307,7 +307,7 @@ static void ordered_run(struct pmq_task *t)
 	ck_pr_inc_uint(&o->runs);
 }
 
-static struct pmq_pool *lp;
+static struct pool *lp;
 static struct ordered *ltasks;
 static uint64_t lane_busy[LANE_PRODUCERS];
 
@@ -338,8 +338,8 @@ static void *lane_producer(void *arg)
 
 static void test_lanes(void)
 {
-	struct pmq_pool_config c = { "lanes", 1, 64, 0, LANE_PRODUCERS };
-	struct pmq_pool_stats st;
+	struct pool_config c = { "lanes", 1, 64, 0, LANE_PRODUCERS };
+	struct pool_stats st;
 	pthread_t th[LANE_PRODUCERS];
 	unsigned total = LANE_PRODUCERS * PER_LANE, bad = 0;
 	uint64_t busy = 0;
@@ -357,7 +357,7 @@ static void test_lanes(void)
 		bad += ltasks[i].runs != 1;
 	is(bad, 0, "%u tasks through %d lanes: each run exactly once", total, LANE_PRODUCERS);
 	is(lane_out_of_order, 0, "each lane's tasks ran in submit order");
-	pool_stats(lp, &st);
+	pool_read_stats(lp, &st);
 	is(st.completed, total, "stats: completed");
 	is(st.rejected_busy, busy, "stats: rejected_busy is what the producers saw (%llu)",
 	   (unsigned long long)busy);
@@ -369,8 +369,8 @@ static void test_lanes(void)
 static void test_lane_overflow(void)
 {
 	enum { QS = 5000 };
-	struct pmq_pool *p;
-	struct pmq_pool_config c = { "over", 1, QS, 0, 1 };
+	struct pool *p;
+	struct pool_config c = { "over", 1, QS, 0, 1 };
 	struct job blocker, *jobs = calloc(QS + 1, sizeof(*jobs));
 	unsigned want = QS;
 	bool all = true;
@@ -409,11 +409,11 @@ static void *stopper(void *arg)
 static void test_stop_drains(void)
 {
 	enum { N = 50 };
-	struct pmq_pool *p;
+	struct pool *p;
 	/* The queue is exactly full, so the probing submission below is
 	 * refused (-EBUSY) until the stop begins (-ESHUTDOWN). */
-	struct pmq_pool_config c = { "hb", 1, N, 0, 0 };
-	struct pmq_pool_stats st;
+	struct pool_config c = { "hb", 1, N, 0, 0 };
+	struct pool_stats st;
 	struct job blocker, j[N], late;
 	pthread_t th;
 	bool all = true, refused = false;
@@ -443,7 +443,7 @@ static void test_stop_drains(void)
 	for (unsigned i = 0; i < N; i++)
 		all &= j[i].ran == 1;
 	ok(all && blocker.ran == 1, "stop ran every queued task before joining");
-	pool_stats(p, &st);
+	pool_read_stats(p, &st);
 	is(st.completed, st.submitted, "completed == submitted");
 	is(st.queued, 0, "nothing left queued");
 	pool_stop(p); /* a second stop is harmless */
@@ -462,8 +462,8 @@ static double cpu_s(void)
 
 static void test_idle(void)
 {
-	struct pmq_pool *p;
-	struct pmq_pool_config c = { "idle", 4, 16, 0, 0 };
+	struct pool *p;
+	struct pool_config c = { "idle", 4, 16, 0, 0 };
 	struct timespec ts = { 0, 600000000 };
 
 	pool_create(&p, &c);

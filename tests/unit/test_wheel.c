@@ -9,19 +9,19 @@
 #include "tests/tap.h"
 
 struct rec {
-	struct pmq_wheel_entry e;
+	struct wheel_entry e;
 	uint64_t *now;          /* the simulated clock at fire time */
 	uint64_t fired_at;
 	unsigned fires;
 	unsigned order;
 	unsigned *order_ctr;
 	/* for reschedule / cancel from a callback */
-	struct pmq_wheel *w;
+	struct wheel *w;
 	unsigned period, times;
 	struct rec *victim;
 };
 
-static void on_fire(struct pmq_wheel_entry *e, void *arg)
+static void on_fire(struct wheel_entry *e, void *arg)
 {
 	struct rec *r = arg;
 
@@ -56,7 +56,7 @@ static uint64_t rnd(void)
 
 static void test_create(void)
 {
-	struct pmq_wheel *w;
+	struct wheel *w;
 
 	is(wheel_create(&w, 0, 10, 0), -EINVAL, "0 slots refused");
 	is(wheel_create(&w, 8, 0, 0), -EINVAL, "0 ms tick refused");
@@ -70,7 +70,7 @@ static void test_create(void)
 static void test_order_and_lateness(void)
 {
 	enum { N = 50 };
-	struct pmq_wheel *w;
+	struct wheel *w;
 	struct rec r[N];
 	uint64_t now = 1000;
 	unsigned ctr = 0;
@@ -106,7 +106,7 @@ static void test_order_and_lateness(void)
 static void test_never_early_random(void)
 {
 	enum { N = 2000 };
-	struct pmq_wheel *w;
+	struct wheel *w;
 	static struct rec r[N];
 	uint64_t now = 0, prev = 0;
 	bool early = false, missed = false;
@@ -144,7 +144,7 @@ static void test_never_early_random(void)
 
 static void test_far_future_and_past(void)
 {
-	struct pmq_wheel *w;
+	struct wheel *w;
 	struct rec far, past;
 	uint64_t now = 0;
 
@@ -181,7 +181,7 @@ static void test_far_future_and_past(void)
 
 static void test_cancel(void)
 {
-	struct pmq_wheel *w;
+	struct wheel *w;
 	struct rec a, b, c;
 	uint64_t now = 0;
 
@@ -223,7 +223,7 @@ static void test_cancel(void)
 
 static void test_reschedule_from_callback(void)
 {
-	struct pmq_wheel *w;
+	struct wheel *w;
 	struct rec p, z;
 	uint64_t now = 0;
 	unsigned fired = 0;
@@ -256,8 +256,8 @@ static void test_reschedule_from_callback(void)
 	wheel_destroy(w);
 }
 
-static struct pmq_wheel *zw;
-static void rearm_now(struct pmq_wheel_entry *e, void *arg)
+static struct wheel *zw;
+static void rearm_now(struct wheel_entry *e, void *arg)
 {
 	unsigned *n = arg;
 	if (++*n < 3)
@@ -266,7 +266,7 @@ static void rearm_now(struct pmq_wheel_entry *e, void *arg)
 
 static void test_rearm_in_long_advance(void)
 {
-	struct pmq_wheel_entry e = { .fire = rearm_now };
+	struct wheel_entry e = { .fire = rearm_now };
 	unsigned n = 0;
 
 	wheel_create(&zw, 8, 10, 0);
@@ -283,7 +283,7 @@ static void test_rearm_in_long_advance(void)
 static void test_many(void)
 {
 	enum { N = 100000 };
-	struct pmq_wheel *w;
+	struct wheel *w;
 	struct rec *r = calloc(N, sizeof(*r));
 	uint64_t now = 0;
 	unsigned total = 0;

@@ -1,0 +1,46 @@
+/*
+ * broker.h - the broker wing: what the commands mean. The processors, the
+ * store service, group commit and retention. What the daemon and metrics
+ * may call.
+ *
+ * The broker uses store/, protocol/ and the runtime's request/reply
+ * interface (server/runtime/request.h) plus its hooks (runtime.h); the
+ * runtime never calls into the broker except through those.
+ *
+ * Files of this wing:
+ *   store_service.c  start, stop, stats lines, retention (this header)
+ *   proc_store.c     the put, get, offset, transaction processors
+ *   proc_version.c   version, on the heartbeat pool
+ *   flush.c          the flush thread and group commit hand-over
+ *   (all three share store_service.h, private to the wing)
+ *
+ * main() calls store_service_start() after the config is loaded and before
+ * the listeners open (recovery happens here: a failure stops start-up), and
+ * store_service_stop() after the pools have drained. Start registers the
+ * processors through processor_register(), retention as a periodic hook on
+ * the put pool, and the `debug sleep flush` target.
+ */
+#ifndef PMQ_BROKER_H
+#define PMQ_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server/common/settings.h"
+
+/* 0, or -errno with the reason already logged. */
+int store_service_start(const struct settings *cfg);
+/* Flushes, answers what waits for a flush, and closes the store. */
+void store_service_stop(void);
+/* For `stats`: appends "key value\r\n" lines to buf (at most cap bytes) and
+ * returns the bytes written. */
+size_t store_service_stats(char *buf, size_t cap);
+
+/* For the watchdog (liveness.h), any thread: whether puts wait for a group
+ * commit now, and how many group commits have finished so far. */
+void store_service_commit_progress(bool *waiting, uint64_t *finished);
+/* `debug sleep flush MS`: the next group commit stops for ms before its
+ * fsync, as a hung disk would. */
+void store_service_debug_stall(int32_t ms);
+
+#endif

@@ -1,0 +1,19 @@
+# server/broker/local.mk - the broker wing: the processors, the store
+# service, group commit and retention (server/broker/broker.h lists the
+# files).
+pulsemqd_SOURCES += server/broker/broker.h server/broker/store_service.h \
+	server/broker/store_service.c server/broker/proc_store.c \
+	server/broker/proc_version.c server/broker/flush.c
+pulsemqd_LDADD += libpmqstore.la
+
+# Against the real daemon: put / get / offset, and kill -9 under load.
+STORE_INTEGRATION_TESTS = tests/integration/test_store tests/integration/test_crash \
+	tests/integration/test_store_topics
+check_PROGRAMS += $(STORE_INTEGRATION_TESTS)
+TESTS += $(STORE_INTEGRATION_TESTS)
+tests_integration_test_store_SOURCES = tests/integration/test_store.c
+tests_integration_test_store_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_crash_SOURCES = tests/integration/test_crash.c
+tests_integration_test_crash_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_store_topics_SOURCES = tests/integration/test_store_topics.c
+tests_integration_test_store_topics_LDADD = libpmqtest.la libpmqproto.la

@@ -1,0 +1,89 @@
+/*
+ * settings.h - the values of every setting of pulsemqd, as the wings read
+ * them.
+ *
+ * The table that declares each key (name, type, default, range, help) and
+ * the code that parses the command line and the config file into this
+ * struct live in server/daemon/config.h: only the daemon knows how settings
+ * are written; the wings below it only read the values.
+ *
+ * Promises:
+ *  - Filled once at start-up, before any thread starts; read-only after,
+ *    so any thread may read it without locks.
+ */
+#ifndef PMQ_SETTINGS_H
+#define PMQ_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum pmq_flush_mode { PMQ_FLUSH_SYNC, PMQ_FLUSH_ASYNC };
+
+/* A [topic=NAME] section: per-topic overrides; -1 / 0 = use the system one. */
+struct settings_topic {
+	char name[256];
+	int32_t num_partitions;     /* -1: system num_partitions */
+	int64_t segment_bytes;      /* -1: system segment_bytes */
+	int64_t retention_hours;    /* -1: system retention_hours */
+	int32_t flush_threshold;    /* -1: system */
+	bool accept_put;            /* false: puts answered 403 */
+};
+
+struct settings {
+	/* network */
+	char listen[256];
+	int32_t port;               /* 0: any free port */
+	char port_file[1024];       /* "" = none */
+	int32_t io_threads;         /* 0: online CPUs */
+	int32_t max_connections;
+
+	/* pools */
+	int32_t get_threads, put_threads, heartbeat_threads;
+	int32_t get_queue_size, put_queue_size, heartbeat_queue_size;
+	int32_t request_timeout_ms;
+
+	/* sessions, idle, heartbeats */
+	int32_t idle_timeout_ms;
+	int32_t heartbeat_timeout_ms;
+	int32_t max_missed_heartbeats;
+	int32_t session_timeout_ms;
+	int32_t tick_ms;
+	int32_t wheel_slots;
+	int64_t max_line_bytes;
+	int64_t max_body_bytes;
+	int64_t max_output_bytes;
+	int32_t write_timeout_ms;
+	bool enable_debug_commands;
+
+	/* store */
+	char data_dir[1024];
+	int32_t broker_id;
+	bool auto_create_topics;
+	int32_t num_partitions;
+	int64_t segment_bytes;
+	enum pmq_flush_mode flush_mode;
+	int32_t flush_threshold;    /* async: fsync after this many messages */
+	int32_t flush_interval_ms;  /* async: and at least this often */
+	int64_t max_transfer_bytes;
+	int32_t retention_hours;
+	bool update_consumer_offsets;
+
+	/* process */
+	char log_level[16];
+	char log_file[1024];        /* "" = stderr in the foreground, syslog daemonised */
+	char pidfile[1024];
+	bool daemonize;
+
+	/* monitoring (server/metrics.h) */
+	char metrics_listen[256];   /* "ADDR:PORT" for GET /metrics; "" = off */
+
+	struct settings_topic *topics; /* [topic=NAME] sections */
+	size_t ntopics;
+};
+
+/* The topic section for name, or NULL. */
+const struct settings_topic *settings_find_topic(const struct settings *c,
+                                                 const char *name, size_t len);
+
+#endif

@@ -1,0 +1,28 @@
+# server/metrics/local.mk - the metrics wing: `stats` and /metrics, read
+# from what they report on (server/metrics/metrics.h lists the files).
+# Without libmicrohttpd, metrics.h turns metrics_start() into a refusal of
+# a non-empty metrics_listen.
+noinst_HEADERS += server/metrics/metrics.h server/metrics/metrics_source.h
+pulsemqd_SOURCES += server/metrics/stats.h server/metrics/stats.c \
+	server/metrics/proc_stats.c \
+	server/metrics/metrics_text.c server/metrics/metrics_hist.c
+if HAVE_MHD
+pulsemqd_SOURCES += server/metrics/metrics.c server/metrics/metrics_source.c
+pulsemqd_CFLAGS += $(MHD_CFLAGS)
+pulsemqd_LDADD += $(MHD_LIBS)
+endif
+
+# The stats -> Prometheus renaming on its own.
+check_PROGRAMS += tests/unit/test_metrics
+TESTS += tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c server/metrics/metrics_text.c \
+	server/metrics/metrics_hist.c
+tests_unit_test_metrics_LDADD = libpmqpool.la $(CK_LIBS)
+
+# GET /metrics from the real daemon.
+if HAVE_MHD
+check_PROGRAMS += tests/integration/test_metrics
+TESTS += tests/integration/test_metrics
+endif
+tests_integration_test_metrics_SOURCES = tests/integration/test_metrics.c
+tests_integration_test_metrics_LDADD = libpmqtest.la libpmqproto.la

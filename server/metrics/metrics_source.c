@@ -1,0 +1,69 @@
+/*
+ * metrics_source.c - the contents of one scrape (metrics_source.h).
+ *
+ * The runtime renders `stats` (system counters, store figures) and
+ * `stats pools` exactly as a client would receive them; metrics_text.c
+ * renames the lines. Going through the same renderer as the stats command
+ * means the two views can never disagree about a counter.
+ *
+ * Histograms have no `stats` lines (only quantiles do), so the pools'
+ * queue-wait and the commands' latency histograms are read directly.
+ */
+#include <config.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "server/metrics/metrics_source.h"
+#include "pool/hist.h"
+#include "pool/pool.h"
+#include "server/runtime/runtime.h"
+#include "server/metrics/stats.h"
+
+/* The stats items a scrape exports, as the stats command names them. */
+static const char *const items[] = { "", "pools" };
+
+static void render_histograms(struct metrics_out *out)
+{
+	struct hist wait;
+	char labels[64];
+
+	metrics_histogram_head(out, "pulsemq_pool_queue_wait_seconds",
+	                       "Time requests waited in the pool's queue.");
+	for (int p = 0; p < RT_POOL_COUNT; p++) {
+		pool_wait_hist(runtime_pool((enum rt_pool)p), &wait);
+		snprintf(labels, sizeof labels, "pool=\"%s\"", rt_pool_name((enum rt_pool)p));
+		metrics_histogram(out, "pulsemq_pool_queue_wait_seconds", labels, &wait);
+	}
+	metrics_histogram_head(out, "pulsemq_command_duration_seconds",
+	                       "Time from queueing a request to its answer reaching the IO "
+	                       "thread, by command (commands served by a pool; 503s are "
+	                       "not timed).");
+	for (int c = PMQ_CMD_NONE + 1; c < PMQ_CMD_COUNT; c++) {
+		enum pmq_route r = pmq_cmd_info((enum pmq_cmd)c)->route;
+		if (r != PMQ_ROUTE_GET && r != PMQ_ROUTE_PUT && r != PMQ_ROUTE_HEARTBEAT)
+			continue;
+		struct hist lat = { 0 };
+		runtime_cmd_latency((enum pmq_cmd)c, &lat);
+		snprintf(labels, sizeof labels, "command=\"%s\"", pmq_cmd_name((enum pmq_cmd)c));
+		metrics_histogram(out, "pulsemq_command_duration_seconds", labels, &lat);
+	}
+}
+
+void metrics_source_render(struct metrics_out *out)
+{
+	metrics_printf(out, "# HELP pulsemq_build_info pulsemqd's version.\n"
+	               "# TYPE pulsemq_build_info gauge\n"
+	               "pulsemq_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+		struct sbuf text = { 0 };
+		struct pmq_view item = { items[i], strlen(items[i]) };
+
+		if (stats_render(item, &text) == 200 && !text.failed)
+			metrics_render_stats(out, items[i], text.p, text.len);
+		else
+			out->failed = out->failed || text.failed;
+		sbuf_free(&text);
+	}
+	render_histograms(out);
+}
