@@ -3,7 +3,7 @@
 # Input: the output of `pulsemqd --dump-config-table`, one key per line,
 # tab-separated: SECTION NAME DEFAULT EXPECTED HELP (SECTION is "system" or
 # "topic"; topic keys have no default of their own). The table in
-# server/config.c is the only list of keys; this script only formats it.
+# server/daemon/config.c is the only list of keys; this script only formats it.
 #
 #   awk -v mode=man  -f config-doc.awk   roff for pulsemq.conf(5)
 #   awk -v mode=conf -f config-doc.awk   commented defaults for pulsemqd.conf
