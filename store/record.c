@@ -20,18 +20,23 @@ static uint32_t get32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-int32_t store_checksum(const void *data, size_t len)
+uint32_t store_crc32(uint32_t crc, const void *data, size_t len)
 {
-	uLong crc = crc32(0L, Z_NULL, 0);
+	uLong c = crc;
 	const unsigned char *p = data;
 	/* zlib takes uInt lengths: feed big payloads in pieces. */
 	while (len > 0) {
 		uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
-		crc = crc32(crc, p, n);
+		c = crc32(c, p, n);
 		p += n;
 		len -= n;
 	}
-	return (int32_t)(crc & 0x7FFFFFFFu);
+	return (uint32_t)c;
+}
+
+int32_t store_checksum(const void *data, size_t len)
+{
+	return (int32_t)(store_crc32(0, data, len) & 0x7FFFFFFFu);
 }
 
 void store_record_header(unsigned char out[STORE_RECORD_HEADER], int64_t msgid,

@@ -23,6 +23,9 @@ struct store_record {
 };
 
 int32_t store_checksum(const void *data, size_t len);
+/* The same CRC in pieces, for records read in windows: start from 0, feed
+ * every piece, and the checksum is the result & 0x7FFFFFFF. */
+uint32_t store_crc32(uint32_t crc, const void *data, size_t len);
 
 /* Writes the 20-byte header for payload into out. */
 void store_record_header(unsigned char out[STORE_RECORD_HEADER], int64_t msgid,
