@@ -9,6 +9,7 @@
  *
  * Exit status: 0 clean stop; 1 start-up failed at run time (log, pidfile in
  * use, store, bind); 2 usage or configuration error.
+ * --scrub exits with store_service_scrub()'s status instead.
  */
 #include <config.h> /* autoconf's: "config.h" here would be server/config.h */
 
@@ -141,6 +142,11 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		fprintf(stderr, "pulsemqd: %s\n", err);
 		return EXIT_CONFIG;
+	}
+	if (cfg.scrub) {
+		status = store_service_scrub(&cfg);
+		config_free(&cfg);
+		return status;
 	}
 	if (cfg.daemonize && absolute_paths(&cfg) != 0) {
 		config_free(&cfg);

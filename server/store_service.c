@@ -84,6 +84,28 @@ fail:
 	return rc;
 }
 
+static void scrub_print(void *ctx, const char *line)
+{
+	(void)ctx;
+	printf("%s\n", line);
+}
+
+int store_service_scrub(const struct pmq_config *cfg)
+{
+	struct store_scrub_result res;
+	char err[STORE_ERR_BYTES];
+	int rc = store_scrub(cfg->data_dir, scrub_print, NULL, &res, err, sizeof err);
+	if (rc != 0) {
+		fprintf(stderr, "pulsemqd: scrub: %s\n", err);
+		return 1;
+	}
+	printf("scrub of %s: %" PRIu64 " partitions, %" PRIu64 " segments, %" PRIu64
+	       " valid records (%" PRIu64 " bytes); %" PRIu64 " bad, %" PRIu64 " torn tails\n",
+	       cfg->data_dir, res.partitions, res.segments, res.records, res.bytes, res.bad,
+	       res.torn);
+	return res.bad ? 1 : 0;
+}
+
 void store_service_stop(void)
 {
 	if (!store_svc.st)

@@ -78,7 +78,7 @@ const char *store_record_check_str(enum store_record_check c)
 {
 	switch (c) {
 	case STORE_RECORD_VALID: return "valid";
-	case STORE_RECORD_SHORT: return "record runs past the end of the file";
+	case STORE_RECORD_SHORT: return "record runs past the end of its segment";
 	case STORE_RECORD_BAD_LEN: return "negative record length";
 	case STORE_RECORD_BAD_ID: return "message id 0 (zero-filled space)";
 	case STORE_RECORD_BAD_CRC: return "checksum mismatch";

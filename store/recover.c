@@ -25,8 +25,7 @@
  * larger than it). */
 #define SCAN_WINDOW (1 << 20)
 
-/* "<20 digits>.meta" -> start. */
-static bool parse_segment_name(const char *name, int64_t *start)
+bool segment_parse_name(const char *name, int64_t *start)
 {
 	if (strlen(name) != STORE_SEGMENT_NAME_LEN || strcmp(name + 20, ".meta") != 0)
 		return false;
@@ -62,7 +61,7 @@ static int load_segments(struct store_partition *p, char *err, size_t errlen)
 	}
 	while ((de = readdir(d)) != NULL) {
 		int64_t start;
-		if (!parse_segment_name(de->d_name, &start))
+		if (!segment_parse_name(de->d_name, &start))
 			continue; /* not ours (MetaQ leaves none of its own here) */
 		int fd = openat(dirfd(d), de->d_name, O_RDWR | O_CLOEXEC);
 		struct stat sb;

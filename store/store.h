@@ -161,4 +161,21 @@ void store_partition_bounds(struct store_partition *p, int64_t *first, int64_t *
 int store_partition_expire(struct store_partition *p, time_t cutoff,
                            char *err, size_t errlen);
 
+/*
+ * Verifies every record of every segment of every partition under
+ * data_dir, changing nothing. Holds data_dir's lock (shared) meanwhile: a
+ * running broker makes it fail with -EBUSY, and a broker cannot start
+ * during a scrub. report(ctx, line) gets one line of English per finding
+ * (file, offset, what is wrong, where the next valid record is). 0 when
+ * the scrub ran (res->bad says whether it found corruption), or -errno with
+ * err when it could not run or finish.
+ */
+struct store_scrub_result {
+	uint64_t partitions, segments, records, bytes; /* looked at, records valid */
+	uint64_t bad;         /* bad records (or runs of bad bytes), misalignments */
+	uint64_t torn;        /* torn tails: recovery cuts them (not counted as bad) */
+};
+int store_scrub(const char *data_dir, void (*report)(void *ctx, const char *line),
+                void *ctx, struct store_scrub_result *res, char *err, size_t errlen);
+
 #endif

@@ -95,6 +95,9 @@ int partition_push_segment(struct store_partition *p, struct store_segment *s);
 struct store_partition *partition_new(struct store *st, const char *topic, int32_t id);
 void partition_free(struct store_partition *p);
 
+/* "<20 digits>.meta" -> start (recover.c). */
+bool segment_parse_name(const char *name, int64_t *start);
+
 /* recover.c: loads p->dir's segments, checks they line up, scans and
  * truncates the last one; creates segment 0 in an empty directory. */
 int partition_recover(struct store_partition *p, char *err, size_t errlen);
