@@ -26,6 +26,8 @@
 #include <stdint.h>
 
 enum pmq_flush_mode { PMQ_FLUSH_SYNC, PMQ_FLUSH_ASYNC };
+/* Start-up with valid records after a bad one (store.h, store_recovery). */
+enum pmq_recovery { PMQ_RECOVERY_REFUSE, PMQ_RECOVERY_TRUNCATE };
 
 /* A [topic=NAME] section: per-topic overrides; -1 / 0 = use the system one. */
 struct pmq_topic_config {
@@ -75,6 +77,7 @@ struct pmq_config {
 	int64_t max_transfer_bytes;
 	int32_t retention_hours;
 	bool update_consumer_offsets;
+	enum pmq_recovery recovery;
 
 	/* process */
 	char log_level[16];

@@ -52,7 +52,9 @@ static void print_help(FILE *out)
 	      "\n"
 	      "Exit status: 0 after a clean stop (SIGTERM, SIGINT); 1 when start-up\n"
 	      "fails at run time (bind, store, pidfile in use); 2 for a usage or\n"
-	      "configuration error.\n",
+	      "configuration error; 3 when recovery found data it will not touch\n"
+	      "without the operator (corruption before valid records, misaligned\n"
+	      "segments: the log says which file and what to do).\n",
 	      out);
 	config_print_keys(out);
 }

@@ -51,6 +51,8 @@ int store_service_start(const struct pmq_config *cfg)
 		.topic_segment_bytes = topic_segment_bytes,
 		.topic_ctx = (void *)cfg,
 		.notice = store_notice_log,
+		.recovery = cfg->recovery == PMQ_RECOVERY_TRUNCATE ? STORE_RECOVERY_TRUNCATE
+			: STORE_RECOVERY_REFUSE,
 	};
 	int rc;
 

@@ -107,7 +107,7 @@ static int64_t scrub_bad(struct scrub *x, struct scan *sc, const char *path, int
 	} else if (next < 0 && last) {
 		scrub_say(x, "%s: torn tail at offset %" PRId64 " (byte %" PRId64 "): %s; %" PRId64
 		          " bytes in which no valid record starts (an append cut by a crash): the "
-		          "next start cuts them", path,
+		          "next start cuts them and saves them beside the segment", path,
 		          start + pos, pos, store_record_check_str(why), end - pos);
 		x->res->torn++;
 		return -1;

@@ -216,6 +216,7 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
 	st->notice = o->notice;
 	st->notice_ctx = o->notice_ctx;
 	st->io = o->io ? *o->io : store_io_default;
+	st->recovery = o->recovery;
 	msgid_init(&st->ids, o->broker_id);
 	pthread_rwlock_init(&st->map_lock, NULL);
 	if (!st->data_dir) {

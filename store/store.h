@@ -24,6 +24,9 @@
  *  - store_open() recovers: segments must line up (start + size == next
  *    start) or the open fails naming the files; the last segment of each
  *    partition is scanned record by record and a torn tail is truncated.
+ *    Recovery never deletes a record that checks out unless told to
+ *    (STORE_RECOVERY_TRUNCATE), and never cuts a byte other than reserved
+ *    zeros without first saving it beside the segment (recover.c).
  *  - The data directory is locked (flock on data_dir/pulsemq.lock): a
  *    second store_open() on it fails with -EBUSY while the first is open.
  */
@@ -38,11 +41,19 @@
 
 #include "store/io.h"
 
-/* Bytes of English an error message may take (store functions' err). */
-#define STORE_ERR_BYTES 256
+/* Bytes of English an error message may take (store functions' err): a
+ * refused recovery names two paths under data_dir and what to do. */
+#define STORE_ERR_BYTES 1024
 
 struct store;
 struct store_partition;
+
+/* What recovery does when valid records follow a bad one in the last
+ * segment (corruption, not a torn tail). */
+enum store_recovery {
+	STORE_RECOVERY_REFUSE,   /* the open fails with -EUCLEAN, naming the place */
+	STORE_RECOVERY_TRUNCATE, /* cut from the bad record on (saved first) */
+};
 
 struct store_options {
 	const char *data_dir;        /* created if missing */
@@ -55,6 +66,7 @@ struct store_options {
 	void (*notice)(void *ctx, const char *msg);
 	void *notice_ctx;
 	const struct store_io *io;   /* NULL: the real syscalls */
+	enum store_recovery recovery;
 };
 
 struct store_stats {

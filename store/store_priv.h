@@ -74,6 +74,7 @@ struct store {
 	void (*notice)(void *ctx, const char *msg);
 	void *notice_ctx;
 	struct store_io io;
+	enum store_recovery recovery;
 	struct msgid_gen ids;
 
 	pthread_rwlock_t map_lock;
@@ -98,8 +99,9 @@ void partition_free(struct store_partition *p);
 /* "<20 digits>.meta" -> start (recover.c). */
 bool segment_parse_name(const char *name, int64_t *start);
 
-/* recover.c: loads p->dir's segments, checks they line up, scans and
- * truncates the last one; creates segment 0 in an empty directory. */
+/* recover.c: loads p->dir's segments, checks they line up, scans the last
+ * one and cuts its tail (or refuses, see store_recovery); creates segment 0
+ * in an empty directory. */
 int partition_recover(struct store_partition *p, char *err, size_t errlen);
 
 void store_notice(struct store *st, const char *fmt, ...)

@@ -1,6 +1,12 @@
 /*
  * test_store_corrupt.c - damaged segments against the real daemon.
  *
+ * Recovery: one flipped byte in the middle of the last segment, with
+ * acknowledged records after it, makes the start fail (exit 3, the log
+ * naming the file, the offset and recovery = truncate) and cuts nothing;
+ * recovery = truncate cuts there and saves the bytes first; a torn tail is
+ * still cut, and saved too.
+ *
  * `pulsemqd --scrub` lists every bad record (a bad checksum, a length that
  * fits its segment but not its record, one that runs past the segment)
  * with its file and offset and exits 1, exits 0 on clean data, and refuses
@@ -30,6 +36,29 @@
 static struct run_out out;
 
 /* --- bytes on disk ----------------------------------------------------- */
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	*len = 0;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0) {
+		long n = ftell(f);
+		buf = malloc(n > 0 ? (size_t)n + 1 : 1);
+		rewind(f);
+		if (buf && n >= 0 && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+			buf[n] = '\0';
+			*len = (size_t)n;
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
 
 static int write_at(const char *path, const void *buf, size_t len, int64_t pos)
 {
@@ -61,6 +90,12 @@ static void set_len(const char *path, int64_t pos, uint32_t len)
 		bail_out("write %s", path);
 }
 
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
 /* The segment of dir holding offset: its path and start. */
 static int64_t segment_of(const char *dir, int64_t offset, char *path, size_t cap)
 {
@@ -81,6 +116,18 @@ static int64_t segment_of(const char *dir, int64_t offset, char *path, size_t ca
 	closedir(d);
 	snprintf(path, cap, "%s/%020" PRId64 ".meta", dir, best);
 	return best;
+}
+
+/* How often s occurs in the daemon's log. */
+static int log_count(const struct td_daemon *d, const char *s)
+{
+	size_t len;
+	char *log = slurp(d->log_path, &len);
+	int n = 0;
+	for (const char *p = log; p && (p = strstr(p, s)); p += strlen(s))
+		n++;
+	free(log);
+	return n;
 }
 
 /* --- the broker -------------------------------------------------------- */
@@ -108,6 +155,17 @@ static int put(struct td_conn *c, const char *topic, int part, const char *paylo
 		*msgid = id;
 	}
 	return c->msg.code;
+}
+
+/* get: 200 for a value, else the result code; the body in c->msg. */
+static int get(struct td_conn *c, const char *topic, int part, int64_t off, int max)
+{
+	char line[256];
+	int n = snprintf(line, sizeof line, "get %s grp %d %" PRId64 " %d 9\r\n", topic, part, off,
+	                 max);
+	if (td_roundtrip(c, line, (size_t)n, T_MS) != 1)
+		return -1;
+	return c->msg.cmd == PMQ_CMD_VALUE ? 200 : c->msg.code;
 }
 
 static struct td_conn conn_to(const struct td_daemon *d)
@@ -151,6 +209,105 @@ static void fill_partition(struct td_daemon *d)
 	offs[NREC] = offs[NREC - 1] + 20 + (int64_t)strlen(payload);
 	ok(all, "%d puts acknowledged", NREC);
 	td_conn_free(&c);
+}
+
+static void test_refuse(struct td_daemon *d, char *seg, size_t cap)
+{
+	char want[1400];
+	fill_partition(d);
+	is(td_stop(d, T_MS), 0, "clean stop");
+	snprintf(seg, cap, "%s/rec-0/" SEG0, d->data_dir);
+	ok(file_size(seg) == offs[NREC], "the segment ends at its last record");
+
+	/* One byte of record 1's payload: records 2..15 still check out. */
+	flip_byte(seg, offs[1] + 20 + 7);
+	size_t before_len;
+	char *before = slurp(seg, &before_len);
+
+	diag("a bad record followed by valid ones must refuse the start:");
+	ok(td_restart(d, NULL) != 0, "a flipped byte before 14 valid records: the start is refused");
+	is(d->exit_status, 3, "exit status 3 (the data needs the operator)");
+	snprintf(want, sizeof want, "bad record at offset %" PRId64 " of %s (checksum mismatch)",
+	         offs[1], seg);
+	ok(log_count(d, want) > 0, "the log names the file, the offset and the reason");
+	snprintf(want, sizeof want, "a valid record follows at offset %" PRId64, offs[2]);
+	ok(log_count(d, want) > 0, "and where the valid records resume");
+	ok(log_count(d, "Set recovery = truncate to cut them") > 0, "and the option that cuts them");
+
+	size_t after_len;
+	char *after = slurp(seg, &after_len);
+	ok(before && after && before_len == after_len && memcmp(before, after, after_len) == 0,
+	   "nothing was cut: the segment is byte for byte as it was");
+	char cut[800];
+	snprintf(cut, sizeof cut, "%s.cut-%" PRId64, seg, offs[1]);
+	ok(file_size(cut) < 0, "and no .cut file was written");
+	free(before);
+	free(after);
+}
+
+static void test_truncate(struct td_daemon *d, const char *seg)
+{
+	const char *truncate_on[] = { "recovery=truncate", NULL };
+	char want[1400], cut[800];
+	size_t seg_len;
+	char *orig = slurp(seg, &seg_len);
+
+	if (!ok(td_restart(d, truncate_on) == 0, "recovery = truncate: the daemon starts"))
+		bail_out("cannot start with recovery = truncate");
+	snprintf(cut, sizeof cut, "%s.cut-%" PRId64, seg, offs[1]);
+	snprintf(want, sizeof want, "recovery = truncate: cut %" PRId64 " bytes at offset %" PRId64
+	         " of %s (checksum mismatch) although a valid record follows at offset %" PRId64
+	         "; the bytes cut are saved in %s", offs[NREC] - offs[1], offs[1], seg, offs[2], cut);
+	is(log_count(d, want), 1, "the log says what was cut and where it is saved");
+	size_t cut_len;
+	char *saved = slurp(cut, &cut_len);
+	ok(orig && saved && cut_len == (size_t)(offs[NREC] - offs[1]) &&
+	   memcmp(saved, orig + offs[1], cut_len) == 0,
+	   "%s holds exactly the %zu bytes cut", strrchr(cut, '/') + 1, cut_len);
+	is(file_size(seg), offs[1], "the segment ends where the bad record began");
+
+	struct td_conn c = conn_to(d);
+	ok(get(&c, "rec", 0, 0, 65536) == 200 && c.msg.body.len == (size_t)offs[1],
+	   "a get from 0 returns the one record before the bad one");
+	int64_t off, id;
+	is(put(&c, "rec", 0, "after the cut", &off, &id), 200, "a put after the cut");
+	ok(off == offs[1] && id > ids[NREC - 1], "lands at the cut, with an id above the saved ones");
+	td_conn_free(&c);
+	free(orig);
+	free(saved);
+}
+
+static void test_torn_saved(struct td_daemon *d)
+{
+	struct td_conn c = conn_to(d);
+	int64_t end, id;
+	is(put(&c, "torn", 0, "the only whole record", &end, &id), 200, "a put to torn-0");
+	td_conn_free(&c);
+	end += 20 + (int64_t)strlen("the only whole record");
+	is(td_stop(d, T_MS), 0, "clean stop");
+
+	/* An append a crash cut short: header and 5 of its 12 payload bytes. */
+	static const unsigned char torn[] = {
+		0, 0, 0, 12, 0x11, 0x22, 0x33, 0x44, 0, 0, 0, 0, 0, 0, 0x27, 0x10, 0, 0, 0, 0,
+		'h', 'a', 'l', 'f', ' ',
+	};
+	char seg[700], cut[800], want[1400];
+	snprintf(seg, sizeof seg, "%s/torn-0/" SEG0, d->data_dir);
+	if (write_at(seg, torn, sizeof torn, end) != 0)
+		bail_out("append to %s", seg);
+	if (!ok(td_restart(d, NULL) == 0, "a torn tail does not stop the start"))
+		bail_out("cannot restart after a torn tail");
+	snprintf(cut, sizeof cut, "%s.cut-%" PRId64, seg, end);
+	snprintf(want, sizeof want, "truncated a torn tail of %zu bytes at offset %" PRId64
+	         " of %s (record runs past the end of its segment); the bytes cut are saved in %s",
+	         sizeof torn, end, seg, cut);
+	is(log_count(d, want), 1, "the log says it was cut and where the bytes are");
+	size_t len;
+	char *saved = slurp(cut, &len);
+	ok(saved && len == sizeof torn && memcmp(saved, torn, len) == 0,
+	   "the .cut file holds the torn bytes");
+	is(file_size(seg), end, "the segment ends at its last whole record");
+	free(saved);
 }
 
 /* --- item 7: reads ---------------------------------------------------- */
@@ -217,15 +374,18 @@ static void test_scrub(const struct td_daemon *d, const int64_t bad[3])
 int main(void)
 {
 	struct td_daemon d;
+	char seg[700];
 	int64_t bad[3];
 
 	if (td_start(&d, NULL) != 0)
 		bail_out("cannot start pulsemqd");
-	fill_partition(&d);
+	test_refuse(&d, seg, sizeof seg);
+	test_truncate(&d, seg);
 	is(scrub(d.data_dir), 1, "--scrub while the broker runs: exit 1");
 	ok(strstr(out.err, "is in use by a running broker") != NULL, "saying so");
+	test_torn_saved(&d);
 	is(td_stop(&d, T_MS), 0, "clean stop");
-	is(scrub(d.data_dir), 0, "--scrub on intact data: exit 0");
+	is(scrub(d.data_dir), 0, "--scrub on intact data (after the cuts): exit 0");
 	ok(out_has(" 0 bad, 0 torn tails"), "nothing bad reported");
 	td_cleanup(&d);
 
