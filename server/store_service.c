@@ -197,6 +197,7 @@ size_t store_service_stats(char *buf, size_t cap)
 		{ "store_partitions", s.partitions },
 		{ "store_segments", s.segments },
 		{ "store_truncated_bytes", s.truncated_bytes },
+		{ "store_corrupt_reads", s.corrupt_reads },
 		{ "store_segments_deleted", s.segments_deleted },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0] && n < cap; i++) {

@@ -74,6 +74,26 @@ enum store_record_check store_record_check(const unsigned char *buf, size_t avai
 	return STORE_RECORD_VALID;
 }
 
+enum store_record_check store_record_check_head(const unsigned char *buf, size_t got,
+                                                uint64_t room, struct store_record *r)
+{
+	if (got < STORE_RECORD_HEADER)
+		return room < STORE_RECORD_HEADER && got == room ? STORE_RECORD_SHORT
+			: STORE_RECORD_VALID;
+	store_record_parse(buf, r);
+	if (r->len < 0)
+		return STORE_RECORD_BAD_LEN;
+	if ((uint64_t)r->len > room - STORE_RECORD_HEADER)
+		return STORE_RECORD_SHORT;
+	if (r->msgid == 0)
+		return STORE_RECORD_BAD_ID;
+	if ((size_t)r->len > got - STORE_RECORD_HEADER)
+		return STORE_RECORD_VALID; /* cannot tell: the caller asked for less */
+	if (store_checksum(buf + STORE_RECORD_HEADER, (size_t)r->len) != r->checksum)
+		return STORE_RECORD_BAD_CRC;
+	return STORE_RECORD_VALID;
+}
+
 const char *store_record_check_str(enum store_record_check c)
 {
 	switch (c) {

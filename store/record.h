@@ -46,4 +46,15 @@ enum store_record_check store_record_check(const unsigned char *buf, size_t avai
                                            struct store_record *r);
 const char *store_record_check_str(enum store_record_check c);
 
+/*
+ * Checks the record a read starts with: got bytes of it at buf, room =
+ * bytes from its start to the end of its segment (got <= room). Records
+ * never cross segments, so one that runs past room is corrupt (SHORT means
+ * that here), and so is a header cut by the segment's end. The checksum is
+ * checked only when the whole record is in buf; a read too short to tell
+ * (got < 20 within the segment, or a record longer than got) is VALID.
+ */
+enum store_record_check store_record_check_head(const unsigned char *buf, size_t got,
+                                                uint64_t room, struct store_record *r);
+
 #endif

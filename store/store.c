@@ -292,6 +292,7 @@ void store_get_stats(struct store *st, struct store_stats *s)
 	s->reads = atomic_load(&st->reads);
 	s->read_bytes = atomic_load(&st->read_bytes);
 	s->truncated_bytes = atomic_load(&st->truncated_bytes);
+	s->corrupt_reads = atomic_load(&st->corrupt_reads);
 	s->segments_deleted = atomic_load(&st->segments_deleted);
 	s->partitions = atomic_load(&st->npartitions);
 	s->segments = 0;

@@ -27,6 +27,9 @@
  *    Recovery never deletes a record that checks out unless told to
  *    (STORE_RECOVERY_TRUNCATE), and never cuts a byte other than reserved
  *    zeros without first saving it beside the segment (recover.c).
+ *  - A read never hands out a record at its start offset that fails its
+ *    header check, or its checksum when it was read whole: -EBADMSG names
+ *    the offset instead.
  *  - The data directory is locked (flock on data_dir/pulsemq.lock): a
  *    second store_open() on it fails with -EBUSY while the first is open.
  */
@@ -78,6 +81,7 @@ struct store_stats {
 	uint64_t reads;              /* successful reads */
 	uint64_t read_bytes;
 	uint64_t truncated_bytes;    /* cut from torn tails at open */
+	uint64_t corrupt_reads;      /* reads refused: a bad record at the offset */
 	uint64_t segments_deleted;   /* by retention */
 	uint64_t partitions;
 	uint64_t segments;
@@ -155,7 +159,12 @@ struct store_read {
 };
 
 /* Copies up to max bytes of the log from offset, within one segment and
- * below the readable end, into buf. 0 (see r->status) or -errno with err. */
+ * below the readable end, into buf. 0 (see r->status) or -errno with err;
+ * -EBADMSG when the record at offset is corrupt (store_record_check_head():
+ * a bad length or id, one running past its segment, or a bad checksum when
+ * it was read whole), err then saying "corrupt record at offset N in
+ * TOPIC-P: why". The first such read of an offset also goes to the notice
+ * callback, later ones of the same offset do not. */
 int store_partition_read(struct store_partition *p, int64_t offset, void *buf,
                          size_t max, struct store_read *r, char *err, size_t errlen);
 

@@ -52,6 +52,9 @@ struct store_partition {
 	int64_t flushed_end;    /* readable end: durable up to here */
 	uint64_t unflushed;     /* messages appended since the last flush began */
 	int failed;             /* -errno of a failed fsync: appends refused */
+	/* 1 + the last offset a read found corrupt and reported (0: none),
+	 * so a consumer retrying it does not log a line per get. */
+	atomic_int_fast64_t corrupt_noticed;
 };
 
 struct store_topic {
@@ -82,6 +85,7 @@ struct store {
 
 	atomic_uint_fast64_t appends, append_bytes, append_errors, fsyncs, fsync_errors,
 		reads, read_bytes, truncated_bytes, segments_deleted, npartitions;
+	atomic_uint_fast64_t corrupt_reads;
 };
 
 /* segment helpers (partition.c) */

@@ -7,10 +7,11 @@
  * recovery = truncate cuts there and saves the bytes first; a torn tail is
  * still cut, and saved too.
  *
- * `pulsemqd --scrub` lists every bad record (a bad checksum, a length that
- * fits its segment but not its record, one that runs past the segment)
- * with its file and offset and exits 1, exits 0 on clean data, and refuses
- * while a broker runs.
+ * Reads: a bad checksum, a length past the segment's end and a length no
+ * get can return, in segments that recovery does not scan, are answered
+ * 500 naming the offset; the log says so once per offset. `pulsemqd
+ * --scrub` lists every bad record with its file and offset and exits 1, 0
+ * on clean data, and refuses while a broker runs.
  */
 #include <config.h>
 
@@ -166,6 +167,19 @@ static int get(struct td_conn *c, const char *topic, int part, int64_t off, int 
 	if (td_roundtrip(c, line, (size_t)n, T_MS) != 1)
 		return -1;
 	return c->msg.cmd == PMQ_CMD_VALUE ? 200 : c->msg.code;
+}
+
+static bool body_has(const struct td_conn *c, const char *s)
+{
+	char buf[2048];
+	size_t n = c->msg.body.len < sizeof buf - 1 ? c->msg.body.len : sizeof buf - 1;
+	memcpy(buf, c->msg.body.ptr, n);
+	buf[n] = '\0';
+	if (!strstr(buf, s)) {
+		diag("  body '%s' lacks '%s'", buf, s);
+		return false;
+	}
+	return true;
 }
 
 static struct td_conn conn_to(const struct td_daemon *d)
@@ -350,6 +364,36 @@ static void damage_mid(const struct td_daemon *d, int64_t bad[3])
 	set_len(seg, bad[2] - s1, 0x7ffffff0u); /* runs far past the segment */
 }
 
+static void test_reads(struct td_daemon *d, const char *const *settings, const int64_t bad[3])
+{
+	char want[300];
+	if (!ok(td_restart(d, settings) == 0, "the daemon starts: the last segment is intact"))
+		bail_out("cannot restart");
+
+	struct td_conn c = conn_to(d);
+	is(get(&c, "mid", 0, bad[0], 65536), 500, "get at a record with a bad checksum: 500");
+	snprintf(want, sizeof want, "corrupt record at offset %" PRId64 " in mid-0: checksum "
+	         "mismatch", bad[0]);
+	ok(body_has(&c, want), "naming the offset, the partition and the reason");
+	is(get(&c, "mid", 0, bad[0], 65536), 500, "asked again: 500 again");
+	is(log_count(d, want), 1, "logged once for that offset, not once per get");
+
+	is(get(&c, "mid", 0, bad[2], 65536), 500, "get at a record whose length passes the segment: 500");
+	snprintf(want, sizeof want, "corrupt record at offset %" PRId64 " in mid-0: record runs "
+	         "past the end of its segment", bad[2]);
+	ok(body_has(&c, want), "naming the offset");
+
+	is(get(&c, "mid", 0, bad[1], 65536), 500, "get at a record longer than max_transfer_bytes: 500");
+	snprintf(want, sizeof want, "record at offset %" PRId64 " in mid-0 is 3020 bytes, more "
+	         "than max_transfer_bytes (2048)", bad[1]);
+	ok(body_has(&c, want), "saying no get can return it");
+
+	ok(get(&c, "mid", 0, moffs[1], 65536) == 200 && c.msg.body.len > 220,
+	   "get one record earlier: the good record comes first, served as before");
+	ok(td_stat(d->port, "", "store_corrupt_reads") == 3, "stats: store_corrupt_reads 3");
+	td_conn_free(&c);
+}
+
 static void test_scrub(const struct td_daemon *d, const int64_t bad[3])
 {
 	char want[900], seg1[800], dir[700];
@@ -396,6 +440,8 @@ int main(void)
 	fill_mid(&d);
 	is(td_stop(&d, T_MS), 0, "clean stop");
 	damage_mid(&d, bad);
+	test_reads(&d, small, bad);
+	is(td_stop(&d, T_MS), 0, "clean stop");
 	test_scrub(&d, bad);
 	td_cleanup(&d);
 	return done_testing();
