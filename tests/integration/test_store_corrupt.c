@@ -9,9 +9,10 @@
  *
  * Reads: a bad checksum, a length past the segment's end and a length no
  * get can return, in segments that recovery does not scan, are answered
- * 500 naming the offset; the log says so once per offset. `pulsemqd
- * --scrub` lists every bad record with its file and offset and exits 1, 0
- * on clean data, and refuses while a broker runs.
+ * 500 naming the offset; the log says so once per offset; `pulsemq get`
+ * exits 3 on a bad record and 1 on the 500; `pulsemqd --scrub` lists every
+ * bad record with its file and offset and exits 1, 0 on clean data, and
+ * refuses while a broker runs.
  */
 #include <config.h>
 
@@ -394,6 +395,26 @@ static void test_reads(struct td_daemon *d, const char *const *settings, const i
 	td_conn_free(&c);
 }
 
+static void test_cli(const struct td_daemon *d, const char *cli, const int64_t bad[3])
+{
+	char port[16], off[32], want[300];
+	snprintf(port, sizeof port, "%d", d->port);
+	snprintf(off, sizeof off, "%" PRId64, moffs[1]);
+	const char *const from_good[] = { cli, "-p", port, "get", "mid", "0", off, NULL };
+	run_prog(&out, NULL, RUN_MS, from_good);
+	is(out.status, 3, "pulsemq get over a bad record: exit 3");
+	ok(strstr(out.out, "middle segment record 01") && strstr(out.out, "CHECKSUM MISMATCH"),
+	   "after printing the good record and the flagged bad one");
+	snprintf(want, sizeof want, "checksum mismatch in the record at offset %" PRId64, bad[0]);
+	ok(strstr(out.err, want) != NULL, "stderr names the bad record's offset");
+
+	snprintf(off, sizeof off, "%" PRId64, bad[0]);
+	const char *const at_bad[] = { cli, "-p", port, "get", "mid", "0", off, NULL };
+	run_prog(&out, NULL, RUN_MS, at_bad);
+	ok(out.status == 1 && strstr(out.err, "500 corrupt record at offset"),
+	   "pulsemq get at the bad record: exit 1 with the broker's 500");
+}
+
 static void test_scrub(const struct td_daemon *d, const int64_t bad[3])
 {
 	char want[900], seg1[800], dir[700];
@@ -417,9 +438,12 @@ static void test_scrub(const struct td_daemon *d, const int64_t bad[3])
 
 int main(void)
 {
+	const char *cli = getenv("PULSEMQ_CLI");
 	struct td_daemon d;
 	char seg[700];
 	int64_t bad[3];
+	if (!cli)
+		bail_out("PULSEMQ_CLI is not set (run under make check)");
 
 	if (td_start(&d, NULL) != 0)
 		bail_out("cannot start pulsemqd");
@@ -441,6 +465,7 @@ int main(void)
 	is(td_stop(&d, T_MS), 0, "clean stop");
 	damage_mid(&d, bad);
 	test_reads(&d, small, bad);
+	test_cli(&d, cli, bad);
 	is(td_stop(&d, T_MS), 0, "clean stop");
 	test_scrub(&d, bad);
 	td_cleanup(&d);
