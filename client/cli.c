@@ -2,8 +2,10 @@
  * cli.c - `pulsemq`, the command-line client, on libpulsemq's blocking API.
  *
  * Exit status: 0 success, 1 the broker refused (its status code is
- * printed), 2 usage or connection errors. --json prints one JSON object per
- * result (per message for get) on stdout, errors included.
+ * printed), 2 usage or connection errors, 3 get received a record that
+ * fails its checksum or cannot be decoded (it is printed, flagged, and
+ * nothing after it). --json prints one JSON object per result (per message
+ * for get) on stdout, errors included.
  */
 #include <config.h>
 
@@ -20,6 +22,7 @@
 
 #define EXIT_BROKER 1
 #define EXIT_USAGE 2
+#define EXIT_BAD_RECORD 3
 #define CLI_MAX_BODY (64u << 20)   /* put: the most read from a file or stdin */
 #define FOLLOW_WAIT_MS 500         /* get --follow: pause when caught up */
 
@@ -57,7 +60,8 @@ static void usage(FILE *f)
 	      "  stats [ITEM]                  broker statistics (pools, topics, sessions, config)\n"
 	      "  version                       the broker's version\n"
 	      "  ping [-c COUNT]               round-trip time of `version`\n"
-	      "exit status: 0 success, 1 broker error (code printed), 2 usage or connection error\n",
+	      "exit status: 0 success, 1 broker error (code printed), 2 usage or connection error,\n"
+	      "             3 get received a bad record (checksum mismatch, undecodable)\n",
 	      f);
 }
 
@@ -305,6 +309,23 @@ static void follow_pause(struct cli *c)
 	}
 }
 
+/* A bad record ends the get: whatever a script does with the output, it
+ * must not take a damaged message, or what follows it, for a good one. */
+static int bad_record(const struct cli *c, int64_t offset, const char *what)
+{
+	char text[200];
+	snprintf(text, sizeof text, "%s in the record at offset %" PRId64 "; stopping there",
+	         what, offset);
+	if (c->json) {
+		printf("{\"status\": %d, \"error\": ", -EBADMSG);
+		json_string(stdout, text, strlen(text));
+		printf(", \"offset\": %" PRId64 "}\n", offset);
+	}
+	fflush(stdout);
+	fprintf(stderr, "pulsemq: get: %s\n", text);
+	return EXIT_BAD_RECORD;
+}
+
 static int cmd_get(struct cli *c)
 {
 	if (need_args(c, 3, 3) < 0)
@@ -338,15 +359,17 @@ static int cmd_get(struct cli *c)
 		size_t pos = 0;
 		struct pulsemq_message m;
 		int r;
-		while ((r = pulsemq_msgset_next(&set, &pos, &m)) != 0 && r != -EPROTO)
-			print_message(c, &m, r == -EBADMSG);
-		offset += (int64_t)pos;
+		while ((r = pulsemq_msgset_next(&set, &pos, &m)) == 1)
+			print_message(c, &m, false);
+		if (r == -EBADMSG)
+			print_message(c, &m, true);
 		pulsemq_msgset_free(&set);
+		if (r == -EBADMSG)
+			return bad_record(c, m.offset, "checksum mismatch");
+		offset += (int64_t)pos;
 		fflush(stdout);
-		if (r == -EPROTO) {
-			fprintf(stderr, "pulsemq: get: undecodable record at offset %" PRId64 "\n", offset);
-			return EXIT_USAGE;
-		}
+		if (r == -EPROTO)
+			return bad_record(c, offset, "negative length (undecodable)");
 		if (!c->follow)
 			break;
 	}

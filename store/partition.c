@@ -438,6 +438,26 @@ static size_t find_segment(const struct store_partition *p, int64_t offset)
 	return lo;
 }
 
+/* The record a read starts with must be one a client can decode: a
+ * consumer handed a bad length waits at that offset forever, and one
+ * handed a bad checksum cannot tell the broker's fault from the network's.
+ * room: bytes from offset to the end of its segment. */
+static int check_first_record(struct store_partition *p, int64_t offset, const void *buf,
+                              size_t got, int64_t room, char *err, size_t errlen)
+{
+	struct store_record rec;
+	enum store_record_check c = store_record_check_head(buf, got, (uint64_t)room, &rec);
+	if (c == STORE_RECORD_VALID)
+		return 0;
+	snprintf(err, errlen, "corrupt record at offset %" PRId64 " in %s-%d: %s (or %" PRId64
+	         " is not where a record starts); pulsemqd --scrub lists every bad record",
+	         offset, p->topic, p->id, store_record_check_str(c), offset);
+	atomic_fetch_add(&p->st->corrupt_reads, 1);
+	if (atomic_exchange(&p->corrupt_noticed, offset + 1) != offset + 1)
+		store_notice(p->st, "%s", err);
+	return -EBADMSG;
+}
+
 int store_partition_read(struct store_partition *p, int64_t offset, void *buf, size_t max,
                          struct store_read *r, char *err, size_t errlen)
 {
@@ -464,6 +484,7 @@ int store_partition_read(struct store_partition *p, int64_t offset, void *buf, s
 	if (avail > p->flushed_end)
 		avail = p->flushed_end;
 	avail -= offset;
+	int64_t room = avail;
 	if ((uint64_t)avail < max)
 		max = (size_t)avail;
 	s->refs++;
@@ -493,6 +514,8 @@ int store_partition_read(struct store_partition *p, int64_t offset, void *buf, s
 	pthread_mutex_lock(&p->lock);
 	segment_unref(s);
 	pthread_mutex_unlock(&p->lock);
+	if (rc == 0)
+		rc = check_first_record(p, offset, buf, got, room, err, errlen);
 	if (rc == 0) {
 		r->status = STORE_READ_OK;
 		r->len = got;

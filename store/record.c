@@ -20,18 +20,23 @@ static uint32_t get32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-int32_t store_checksum(const void *data, size_t len)
+uint32_t store_crc32(uint32_t crc, const void *data, size_t len)
 {
-	uLong crc = crc32(0L, Z_NULL, 0);
+	uLong c = crc;
 	const unsigned char *p = data;
 	/* zlib takes uInt lengths: feed big payloads in pieces. */
 	while (len > 0) {
 		uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
-		crc = crc32(crc, p, n);
+		c = crc32(c, p, n);
 		p += n;
 		len -= n;
 	}
-	return (int32_t)(crc & 0x7FFFFFFFu);
+	return (uint32_t)c;
+}
+
+int32_t store_checksum(const void *data, size_t len)
+{
+	return (int32_t)(store_crc32(0, data, len) & 0x7FFFFFFFu);
 }
 
 void store_record_header(unsigned char out[STORE_RECORD_HEADER], int64_t msgid,
@@ -69,11 +74,31 @@ enum store_record_check store_record_check(const unsigned char *buf, size_t avai
 	return STORE_RECORD_VALID;
 }
 
+enum store_record_check store_record_check_head(const unsigned char *buf, size_t got,
+                                                uint64_t room, struct store_record *r)
+{
+	if (got < STORE_RECORD_HEADER)
+		return room < STORE_RECORD_HEADER && got == room ? STORE_RECORD_SHORT
+			: STORE_RECORD_VALID;
+	store_record_parse(buf, r);
+	if (r->len < 0)
+		return STORE_RECORD_BAD_LEN;
+	if ((uint64_t)r->len > room - STORE_RECORD_HEADER)
+		return STORE_RECORD_SHORT;
+	if (r->msgid == 0)
+		return STORE_RECORD_BAD_ID;
+	if ((size_t)r->len > got - STORE_RECORD_HEADER)
+		return STORE_RECORD_VALID; /* cannot tell: the caller asked for less */
+	if (store_checksum(buf + STORE_RECORD_HEADER, (size_t)r->len) != r->checksum)
+		return STORE_RECORD_BAD_CRC;
+	return STORE_RECORD_VALID;
+}
+
 const char *store_record_check_str(enum store_record_check c)
 {
 	switch (c) {
 	case STORE_RECORD_VALID: return "valid";
-	case STORE_RECORD_SHORT: return "record runs past the end of the file";
+	case STORE_RECORD_SHORT: return "record runs past the end of its segment";
 	case STORE_RECORD_BAD_LEN: return "negative record length";
 	case STORE_RECORD_BAD_ID: return "message id 0 (zero-filled space)";
 	case STORE_RECORD_BAD_CRC: return "checksum mismatch";

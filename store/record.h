@@ -23,6 +23,9 @@ struct store_record {
 };
 
 int32_t store_checksum(const void *data, size_t len);
+/* The same CRC in pieces, for records read in windows: start from 0, feed
+ * every piece, and the checksum is the result & 0x7FFFFFFF. */
+uint32_t store_crc32(uint32_t crc, const void *data, size_t len);
 
 /* Writes the 20-byte header for payload into out. */
 void store_record_header(unsigned char out[STORE_RECORD_HEADER], int64_t msgid,
@@ -42,5 +45,16 @@ enum store_record_check {
 enum store_record_check store_record_check(const unsigned char *buf, size_t avail,
                                            struct store_record *r);
 const char *store_record_check_str(enum store_record_check c);
+
+/*
+ * Checks the record a read starts with: got bytes of it at buf, room =
+ * bytes from its start to the end of its segment (got <= room). Records
+ * never cross segments, so one that runs past room is corrupt (SHORT means
+ * that here), and so is a header cut by the segment's end. The checksum is
+ * checked only when the whole record is in buf; a read too short to tell
+ * (got < 20 within the segment, or a record longer than got) is VALID.
+ */
+enum store_record_check store_record_check_head(const unsigned char *buf, size_t got,
+                                                uint64_t room, struct store_record *r);
 
 #endif

@@ -1,10 +1,23 @@
 /*
  * recover.c - opening a partition at start-up: list its segment files,
- * check that they line up, scan the last one record by record and cut a
- * torn tail (what a crash in the middle of an append leaves).
+ * check that they line up, scan the last one record by record and deal with
+ * what follows its last valid record.
  *
  * Only the last segment is scanned: a segment is synced before the next one
- * is created (partition.c, do_roll), so an earlier one cannot be torn.
+ * is created (partition.c, do_roll), so an earlier one cannot be torn (a
+ * bad record there is found by a get, or by pulsemqd --scrub).
+ *
+ * After the last valid record there may be:
+ *  - zeros only: space reserved by the last run; cut silently;
+ *  - bytes in which no valid record starts: a torn tail (a crash in the
+ *    middle of an append, never acknowledged in flush_mode = sync); cut;
+ *  - bad bytes followed by a record that checks out: corruption (a flipped
+ *    bit, a bad sector), and the records after it may have been
+ *    acknowledged. Cutting would delete them, so the open is refused unless
+ *    the operator chose recovery = truncate.
+ * Whatever is cut, except zeros, is first copied beside the segment to
+ * <segment>.cut-<offset> and synced: recovery never destroys the only copy
+ * of a byte.
  */
 #include <config.h>
 
@@ -19,14 +32,16 @@
 #include <unistd.h>
 
 #include "store/record.h"
+#include "store/scan.h"
 #include "store/store_priv.h"
 
-/* The scan reads the segment in windows of this size (grown for a record
- * larger than it). */
-#define SCAN_WINDOW (1 << 20)
+/* Bytes copied at a time into a .cut file. */
+#define CUT_COPY_CHUNK (1 << 20)
+/* .cut-<offset>, .cut-<offset>.1, ...: an offset cut twice (a crash right
+ * after the restart that cut it) keeps both copies. */
+#define CUT_MAX_NAMES 1000
 
-/* "<20 digits>.meta" -> start. */
-static bool parse_segment_name(const char *name, int64_t *start)
+bool segment_parse_name(const char *name, int64_t *start)
 {
 	if (strlen(name) != STORE_SEGMENT_NAME_LEN || strcmp(name + 20, ".meta") != 0)
 		return false;
@@ -62,7 +77,7 @@ static int load_segments(struct store_partition *p, char *err, size_t errlen)
 	}
 	while ((de = readdir(d)) != NULL) {
 		int64_t start;
-		if (!parse_segment_name(de->d_name, &start))
+		if (!segment_parse_name(de->d_name, &start))
 			continue; /* not ours (MetaQ leaves none of its own here) */
 		int fd = openat(dirfd(d), de->d_name, O_RDWR | O_CLOEXEC);
 		struct stat sb;
@@ -109,77 +124,21 @@ static int load_segments(struct store_partition *p, char *err, size_t errlen)
 	return 0;
 }
 
-/* Reads [pos, pos + len) of fd into buf. 0 or -errno. */
-static int read_at(int fd, unsigned char *buf, size_t len, int64_t pos)
+/* Walks the valid records from pos: *valid = where they end, *last_id =
+ * the last one's id (0 if none), *why = what stopped the walk before the
+ * end of the file. */
+static int walk_records(struct scan *sc, int64_t pos, int64_t *valid, int64_t *last_id,
+                        enum store_record_check *why)
 {
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)(pos + (int64_t)got));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
-/* Scans the last segment; *valid = bytes of whole records, *last_id = the
- * last record's id (0 if none), *why = what stopped the scan early. */
-static int scan_segment(struct store_segment *s, int64_t *valid, int64_t *last_id,
-                        enum store_record_check *why, char *err, size_t errlen,
-                        const char *dir)
-{
-	size_t cap = SCAN_WINDOW;
-	unsigned char *buf = malloc(cap);
-	int64_t pos = 0, win_pos = 0;
-	size_t win_len = 0;
 	int rc = 0;
-
 	*last_id = 0;
 	*why = STORE_RECORD_VALID;
-	if (!buf) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	while (pos < s->size) {
-		size_t off = (size_t)(pos - win_pos);
-		size_t avail = win_len - off;
+	while (pos < sc->size) {
 		struct store_record r;
-		enum store_record_check c = store_record_check(buf + off, avail, &r);
-		if (c == STORE_RECORD_SHORT) {
-			int64_t left = s->size - pos;
-			size_t need = avail < STORE_RECORD_HEADER ? STORE_RECORD_HEADER
-				: STORE_RECORD_HEADER + (size_t)r.len;
-			if ((int64_t)need > left) {
-				*why = c; /* the file ends inside this record */
-				break;
-			}
-			/* The window ends inside this record: slide it here. */
-			size_t want = (int64_t)cap < left ? cap : (size_t)left;
-			if (want < need) {
-				unsigned char *nb = realloc(buf, need);
-				if (!nb) {
-					rc = -ENOMEM;
-					snprintf(err, errlen, "out of memory for a %zu-byte record", need);
-					break;
-				}
-				buf = nb;
-				cap = need;
-				want = need;
-			}
-			rc = read_at(s->fd, buf, want, pos);
-			if (rc != 0) {
-				snprintf(err, errlen, "cannot read %s/%s: %s", dir, s->name, strerror(-rc));
-				break;
-			}
-			win_pos = pos;
-			win_len = want;
-			continue;
-		}
+		enum store_record_check c;
+		rc = scan_check(sc, pos, &r, &c);
+		if (rc != 0)
+			break;
 		if (c != STORE_RECORD_VALID) {
 			*why = c;
 			break;
@@ -187,35 +146,211 @@ static int scan_segment(struct store_segment *s, int64_t *valid, int64_t *last_i
 		*last_id = r.msgid;
 		pos += STORE_RECORD_HEADER + r.len;
 	}
-	free(buf);
 	*valid = pos;
 	return rc;
 }
 
-/* The end of the last non-zero byte in [from, to) of fd, or from if there
- * is none: zeros after the records are reserved space, not a torn tail. */
-static int nonzero_end(int fd, int64_t from, int64_t to, int64_t *out)
+/* Copies [from, to) of s's file to a new file beside it, named in path,
+ * and syncs it and its name. 0, or -errno with err (the file is removed). */
+static int save_cut(struct store_partition *p, struct store_segment *s, int64_t from,
+                    int64_t to, char *path, size_t cap, char *err, size_t errlen)
 {
-	unsigned char buf[65536];
-	*out = from;
-	for (int64_t pos = from; pos < to;) {
-		size_t n = to - pos > (int64_t)sizeof buf ? sizeof buf : (size_t)(to - pos);
-		int rc = read_at(fd, buf, n, pos);
-		if (rc != 0)
-			return rc;
-		for (size_t i = n; i-- > 0;)
-			if (buf[i]) {
-				*out = pos + (int64_t)i + 1;
-				break;
-			}
+	unsigned char *buf = malloc(CUT_COPY_CHUNK);
+	int fd = -1, rc = 0;
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (int n = 0; n < CUT_MAX_NAMES && fd < 0; n++) {
+		if (n == 0)
+			snprintf(path, cap, "%s/%s.cut-%" PRId64, p->dir, s->name, s->start + from);
+		else
+			snprintf(path, cap, "%s/%s.cut-%" PRId64 ".%d", p->dir, s->name,
+			         s->start + from, n);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		rc = errno == EEXIST ? -EEXIST : -errno;
+		goto out;
+	}
+	for (int64_t pos = from; pos < to && rc == 0;) {
+		size_t n = to - pos < CUT_COPY_CHUNK ? (size_t)(to - pos) : CUT_COPY_CHUNK;
+		rc = scan_read_at(s->fd, buf, n, pos);
+		for (size_t done = 0; rc == 0 && done < n;) {
+			ssize_t w = p->st->io.pwrite(fd, buf + done, n - done,
+			                             (off_t)(pos - from + (int64_t)done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				rc = w < 0 ? -errno : -EIO;
+			else
+				done += (size_t)w;
+		}
 		pos += (int64_t)n;
 	}
+	if (rc == 0 && p->st->io.fsync(fd) != 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = store_sync_dir(p->st, p->dir);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0) {
+		if (fd >= 0)
+			unlink(path);
+		snprintf(err, errlen, "partition %s-%d: cannot save the %" PRId64 " bytes to be cut "
+		         "at offset %" PRId64 " of %s/%s to %s: %s; nothing was cut: free some "
+		         "space and restart", p->topic, p->id, to - from, s->start + from, p->dir,
+		         s->name, path, strerror(-rc));
+	}
+	free(buf);
+	return rc;
+}
+
+/* Cuts s's file back to at and syncs it. */
+static int cut_segment(struct store_partition *p, struct store_segment *s, int64_t at,
+                       char *err, size_t errlen)
+{
+	if (ftruncate(s->fd, (off_t)at) != 0 || p->st->io.fsync(s->fd) != 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "cannot truncate %s/%s at byte %" PRId64 ": %s", p->dir,
+		         s->name, at, strerror(-rc));
+		return rc;
+	}
+	s->size = at;
+	s->reserved = at;
 	return 0;
+}
+
+/* "a valid record follows at offset N", or, when the search gave up
+ * (next = -1), that one may. */
+static void say_follows(char *out, size_t cap, const struct store_segment *s, int64_t next)
+{
+	if (next >= 0)
+		snprintf(out, cap, "a valid record follows at offset %" PRId64, s->start + next);
+	else
+		snprintf(out, cap, "valid records may follow (the search for one gave up after "
+		         "%u MiB of checksums)", SCAN_RESYNC_CRC_BUDGET >> 20);
+}
+
+/* The refusal: valid records (found at next, or -1 when the search gave
+ * up) follow the bad one at `at`. */
+static int refuse_cut(struct store_partition *p, struct store_segment *s, int64_t at,
+                      int64_t end, int64_t next, enum store_record_check why,
+                      char *err, size_t errlen)
+{
+	char follows[128];
+	say_follows(follows, sizeof follows, s, next);
+	snprintf(err, errlen, "partition %s-%d: bad record at offset %" PRId64 " of %s/%s (%s), "
+	         "and %s: this is corruption, not a torn tail; refusing to start rather than "
+	         "cut %" PRId64 " bytes that hold valid records. Set recovery = truncate to cut "
+	         "them (they are saved to %s/%s.cut-%" PRId64 " first), or move %s/%s away, "
+	         "and restart; pulsemqd --scrub lists every bad record",
+	         p->topic, p->id, s->start + at, p->dir, s->name, store_record_check_str(why),
+	         follows, end - at, p->dir, s->name, s->start + at, p->dir, s->name);
+	return -EUCLEAN;
+}
+
+/* Whether a valid record starts in (at, end): *next = the first (-1: none)
+ * and *run_id = the id of the last one of the valid run from there. 0,
+ * -EAGAIN when the search gave up (valid records may follow), or -errno. */
+static int find_valid_after(struct scan *sc, int64_t at, int64_t end, int64_t *next,
+                            int64_t *run_id)
+{
+	struct store_record r;
+	int64_t run_end;
+	enum store_record_check why;
+	*run_id = 0;
+	int rc = scan_resync(sc, at + 1, end, next, &r);
+	if (rc == 0 && *next >= 0)
+		rc = walk_records(sc, *next, &run_end, run_id, &why);
+	return rc;
+}
+
+/* Logs a cut that recovery made: a torn tail, or (valid_after) one the
+ * operator chose with recovery = truncate. */
+static void notice_cut(struct store_partition *p, const struct store_segment *s, int64_t at,
+                       int64_t end, enum store_record_check why, bool valid_after,
+                       int64_t next, const char *saved)
+{
+	char follows[128];
+	if (!valid_after) {
+		store_notice(p->st, "partition %s-%d: truncated a torn tail of %" PRId64 " bytes at "
+		             "offset %" PRId64 " of %s/%s (%s); the bytes cut are saved in %s",
+		             p->topic, p->id, end - at, s->start + at, p->dir, s->name,
+		             store_record_check_str(why), saved);
+		return;
+	}
+	say_follows(follows, sizeof follows, s, next);
+	store_notice(p->st, "partition %s-%d: recovery = truncate: cut %" PRId64 " bytes at "
+	             "offset %" PRId64 " of %s/%s (%s) although %s; the bytes cut are saved "
+	             "in %s", p->topic, p->id, end - at, s->start + at, p->dir, s->name,
+	             store_record_check_str(why), follows, saved);
+}
+
+/* Deals with what follows the last valid record (at) of the last segment:
+ * see the top of the file. */
+static int recover_tail(struct store_partition *p, struct store_segment *s, struct scan *sc,
+                        int64_t at, enum store_record_check why, char *err, size_t errlen)
+{
+	char saved[4096 + 64];
+	int64_t end, next = -1, run_id = 0;
+	bool valid_after = false;
+	int rc = scan_nonzero_end(sc, at, s->size, &end);
+	if (rc == 0 && end == at) /* only zeros: reserved space, nothing was lost */
+		return cut_segment(p, s, at, err, errlen);
+	if (rc == 0) {
+		rc = find_valid_after(sc, at, end, &next, &run_id);
+		valid_after = rc == -EAGAIN || (rc == 0 && next >= 0);
+		if (valid_after && p->st->recovery != STORE_RECOVERY_TRUNCATE)
+			return refuse_cut(p, s, at, end, next, why, err, errlen);
+		if (rc == -EAGAIN)
+			rc = 0;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot read %s/%s: %s", p->dir, s->name, strerror(-rc));
+		return rc;
+	}
+	rc = save_cut(p, s, at, end, saved, sizeof saved, err, errlen);
+	if (rc == 0)
+		rc = cut_segment(p, s, at, err, errlen);
+	if (rc != 0)
+		return rc;
+	atomic_fetch_add(&p->st->truncated_bytes, (uint64_t)(end - at));
+	/* The saved records' ids must not be given again. */
+	if (run_id != 0)
+		msgid_seed(&p->st->ids, run_id);
+	notice_cut(p, s, at, end, why, valid_after, next, saved);
+	return 0;
+}
+
+/* Scans the last segment and recovers its tail. */
+static int recover_last(struct store_partition *p, struct store_segment *s, char *err,
+                        size_t errlen)
+{
+	struct scan sc;
+	int64_t valid, last_id;
+	enum store_record_check why;
+	int rc = scan_init(&sc, s->fd, s->size);
+	if (rc != 0) {
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
+	rc = walk_records(&sc, 0, &valid, &last_id, &why);
+	if (rc != 0)
+		snprintf(err, errlen, "cannot read %s/%s: %s", p->dir, s->name, strerror(-rc));
+	else if (valid < s->size)
+		rc = recover_tail(p, s, &sc, valid, why, err, errlen);
+	scan_free(&sc);
+	if (rc == 0 && last_id != 0)
+		msgid_seed(&p->st->ids, last_id);
+	return rc;
 }
 
 int partition_recover(struct store_partition *p, char *err, size_t errlen)
 {
-	struct store_segment *last;
 	int rc = load_segments(p, err, errlen);
 	if (rc != 0)
 		return rc;
@@ -231,43 +366,10 @@ int partition_recover(struct store_partition *p, char *err, size_t errlen)
 			return rc;
 		}
 	}
-	last = p->segs[p->nsegs - 1];
-
-	int64_t valid, last_id;
-	enum store_record_check why;
-	rc = scan_segment(last, &valid, &last_id, &why, err, errlen, p->dir);
+	struct store_segment *last = p->segs[p->nsegs - 1];
+	rc = recover_last(p, last, err, errlen);
 	if (rc != 0)
 		return rc;
-	if (valid < last->size) {
-		int64_t torn_end;
-		rc = nonzero_end(last->fd, valid, last->size, &torn_end);
-		if (rc != 0) {
-			snprintf(err, errlen, "cannot read %s/%s: %s", p->dir, last->name,
-			         strerror(-rc));
-			return rc;
-		}
-		if (ftruncate(last->fd, (off_t)valid) != 0 || p->st->io.fsync(last->fd) != 0) {
-			rc = -errno;
-			snprintf(err, errlen, "cannot truncate the torn tail of %s/%s: %s", p->dir,
-			         last->name, strerror(-rc));
-			return rc;
-		}
-		/* Only zeros after the records: space reserved by the last run,
-		 * nothing was lost. Otherwise a record was being written. */
-		int64_t cut = torn_end - valid;
-		if (cut > 0) {
-			store_notice(p->st,
-			             "partition %s-%d: truncated a torn tail of %" PRId64 " bytes at "
-			             "offset %" PRId64 " of %s/%s (%s)",
-			             p->topic, p->id, cut, last->start + valid, p->dir, last->name,
-			             store_record_check_str(why));
-			atomic_fetch_add(&p->st->truncated_bytes, (uint64_t)cut);
-		}
-		last->size = valid;
-		last->reserved = valid;
-	}
-	if (last_id != 0)
-		msgid_seed(&p->st->ids, last_id);
 	p->written_end = p->flushed_end = last->start + last->size;
 	return 0;
 }

@@ -216,6 +216,7 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
 	st->notice = o->notice;
 	st->notice_ctx = o->notice_ctx;
 	st->io = o->io ? *o->io : store_io_default;
+	st->recovery = o->recovery;
 	msgid_init(&st->ids, o->broker_id);
 	pthread_rwlock_init(&st->map_lock, NULL);
 	if (!st->data_dir) {
@@ -291,6 +292,7 @@ void store_get_stats(struct store *st, struct store_stats *s)
 	s->reads = atomic_load(&st->reads);
 	s->read_bytes = atomic_load(&st->read_bytes);
 	s->truncated_bytes = atomic_load(&st->truncated_bytes);
+	s->corrupt_reads = atomic_load(&st->corrupt_reads);
 	s->segments_deleted = atomic_load(&st->segments_deleted);
 	s->partitions = atomic_load(&st->npartitions);
 	s->segments = 0;

@@ -24,6 +24,12 @@
  *  - store_open() recovers: segments must line up (start + size == next
  *    start) or the open fails naming the files; the last segment of each
  *    partition is scanned record by record and a torn tail is truncated.
+ *    Recovery never deletes a record that checks out unless told to
+ *    (STORE_RECOVERY_TRUNCATE), and never cuts a byte other than reserved
+ *    zeros without first saving it beside the segment (recover.c).
+ *  - A read never hands out a record at its start offset that fails its
+ *    header check, or its checksum when it was read whole: -EBADMSG names
+ *    the offset instead.
  *  - The data directory is locked (flock on data_dir/pulsemq.lock): a
  *    second store_open() on it fails with -EBUSY while the first is open.
  */
@@ -38,11 +44,19 @@
 
 #include "store/io.h"
 
-/* Bytes of English an error message may take (store functions' err). */
-#define STORE_ERR_BYTES 256
+/* Bytes of English an error message may take (store functions' err): a
+ * refused recovery names two paths under data_dir and what to do. */
+#define STORE_ERR_BYTES 1024
 
 struct store;
 struct store_partition;
+
+/* What recovery does when valid records follow a bad one in the last
+ * segment (corruption, not a torn tail). */
+enum store_recovery {
+	STORE_RECOVERY_REFUSE,   /* the open fails with -EUCLEAN, naming the place */
+	STORE_RECOVERY_TRUNCATE, /* cut from the bad record on (saved first) */
+};
 
 struct store_options {
 	const char *data_dir;        /* created if missing */
@@ -55,6 +69,7 @@ struct store_options {
 	void (*notice)(void *ctx, const char *msg);
 	void *notice_ctx;
 	const struct store_io *io;   /* NULL: the real syscalls */
+	enum store_recovery recovery;
 };
 
 struct store_stats {
@@ -66,6 +81,7 @@ struct store_stats {
 	uint64_t reads;              /* successful reads */
 	uint64_t read_bytes;
 	uint64_t truncated_bytes;    /* cut from torn tails at open */
+	uint64_t corrupt_reads;      /* reads refused: a bad record at the offset */
 	uint64_t segments_deleted;   /* by retention */
 	uint64_t partitions;
 	uint64_t segments;
@@ -143,7 +159,12 @@ struct store_read {
 };
 
 /* Copies up to max bytes of the log from offset, within one segment and
- * below the readable end, into buf. 0 (see r->status) or -errno with err. */
+ * below the readable end, into buf. 0 (see r->status) or -errno with err;
+ * -EBADMSG when the record at offset is corrupt (store_record_check_head():
+ * a bad length or id, one running past its segment, or a bad checksum when
+ * it was read whole), err then saying "corrupt record at offset N in
+ * TOPIC-P: why". The first such read of an offset also goes to the notice
+ * callback, later ones of the same offset do not. */
 int store_partition_read(struct store_partition *p, int64_t offset, void *buf,
                          size_t max, struct store_read *r, char *err, size_t errlen);
 
@@ -160,5 +181,22 @@ void store_partition_bounds(struct store_partition *p, int64_t *first, int64_t *
  * -errno with err (those deleted before the error stay deleted). */
 int store_partition_expire(struct store_partition *p, time_t cutoff,
                            char *err, size_t errlen);
+
+/*
+ * Verifies every record of every segment of every partition under
+ * data_dir, changing nothing. Holds data_dir's lock (shared) meanwhile: a
+ * running broker makes it fail with -EBUSY, and a broker cannot start
+ * during a scrub. report(ctx, line) gets one line of English per finding
+ * (file, offset, what is wrong, where the next valid record is). 0 when
+ * the scrub ran (res->bad says whether it found corruption), or -errno with
+ * err when it could not run or finish.
+ */
+struct store_scrub_result {
+	uint64_t partitions, segments, records, bytes; /* looked at, records valid */
+	uint64_t bad;         /* bad records (or runs of bad bytes), misalignments */
+	uint64_t torn;        /* torn tails: recovery cuts them (not counted as bad) */
+};
+int store_scrub(const char *data_dir, void (*report)(void *ctx, const char *line),
+                void *ctx, struct store_scrub_result *res, char *err, size_t errlen);
 
 #endif

@@ -52,6 +52,9 @@ struct store_partition {
 	int64_t flushed_end;    /* readable end: durable up to here */
 	uint64_t unflushed;     /* messages appended since the last flush began */
 	int failed;             /* -errno of a failed fsync: appends refused */
+	/* 1 + the last offset a read found corrupt and reported (0: none),
+	 * so a consumer retrying it does not log a line per get. */
+	atomic_int_fast64_t corrupt_noticed;
 };
 
 struct store_topic {
@@ -74,6 +77,7 @@ struct store {
 	void (*notice)(void *ctx, const char *msg);
 	void *notice_ctx;
 	struct store_io io;
+	enum store_recovery recovery;
 	struct msgid_gen ids;
 
 	pthread_rwlock_t map_lock;
@@ -81,6 +85,7 @@ struct store {
 
 	atomic_uint_fast64_t appends, append_bytes, append_errors, fsyncs, fsync_errors,
 		reads, read_bytes, truncated_bytes, segments_deleted, npartitions;
+	atomic_uint_fast64_t corrupt_reads;
 };
 
 /* segment helpers (partition.c) */
@@ -95,8 +100,12 @@ int partition_push_segment(struct store_partition *p, struct store_segment *s);
 struct store_partition *partition_new(struct store *st, const char *topic, int32_t id);
 void partition_free(struct store_partition *p);
 
-/* recover.c: loads p->dir's segments, checks they line up, scans and
- * truncates the last one; creates segment 0 in an empty directory. */
+/* "<20 digits>.meta" -> start (recover.c). */
+bool segment_parse_name(const char *name, int64_t *start);
+
+/* recover.c: loads p->dir's segments, checks they line up, scans the last
+ * one and cuts its tail (or refuses, see store_recovery); creates segment 0
+ * in an empty directory. */
 int partition_recover(struct store_partition *p, char *err, size_t errlen);
 
 void store_notice(struct store *st, const char *fmt, ...)

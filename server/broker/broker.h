@@ -30,6 +30,11 @@
 
 /* 0, or -errno with the reason already logged. */
 int store_service_start(const struct settings *cfg);
+/* pulsemqd --scrub: verifies cfg->data_dir without opening the store (no
+ * recovery runs), printing each finding and a summary on stdout, errors on
+ * stderr. Returns the exit status: 0 every record valid, 1 bad records
+ * found or the scrub could not run. */
+int store_service_scrub(const struct settings *cfg);
 /* Flushes, answers what waits for a flush, and closes the store. */
 void store_service_stop(void);
 /* For `stats`: appends "key value\r\n" lines to buf (at most cap bytes) and

@@ -6,9 +6,10 @@ pulsemqd_SOURCES += server/broker/broker.h server/broker/store_service.h \
 	server/broker/proc_version.c server/broker/flush.c
 pulsemqd_LDADD += libpmqstore.la
 
-# Against the real daemon: put / get / offset, and kill -9 under load.
+# Against the real daemon: put / get / offset, kill -9 under load, damaged
+# segments (recovery, reads, the CLI, --scrub).
 STORE_INTEGRATION_TESTS = tests/integration/test_store tests/integration/test_crash \
-	tests/integration/test_store_topics
+	tests/integration/test_store_topics tests/integration/test_store_corrupt
 check_PROGRAMS += $(STORE_INTEGRATION_TESTS)
 TESTS += $(STORE_INTEGRATION_TESTS)
 tests_integration_test_store_SOURCES = tests/integration/test_store.c
@@ -17,3 +18,5 @@ tests_integration_test_crash_SOURCES = tests/integration/test_crash.c
 tests_integration_test_crash_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_store_topics_SOURCES = tests/integration/test_store_topics.c
 tests_integration_test_store_topics_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_store_corrupt_SOURCES = tests/integration/test_store_corrupt.c
+tests_integration_test_store_corrupt_LDADD = libpmqtest.la libpmqproto.la

@@ -16,6 +16,7 @@
 #include "protocol/protocol.h"
 #include "server/common/log.h"
 #include "server/broker/store_service.h"
+#include "store/record.h"
 
 /* Longest reply body of a put: "<int64> <int32> <int64>". */
 #define PUT_REPLY_BYTES 64
@@ -125,6 +126,27 @@ static void reply_no_data(struct request *req, const struct pmq_msg *m)
 	                      (int)m->topic.len, m->topic.ptr, m->partition);
 }
 
+/* A record no get can return whole (one written with a bigger limit, or a
+ * corrupt length inside its segment) would leave its consumers asking for
+ * it forever: say so instead. */
+static bool reply_too_big(struct request *req, const struct pmq_msg *m, const void *buf,
+                          size_t len, int64_t limit)
+{
+	struct store_record rec;
+	if (len < STORE_RECORD_HEADER)
+		return false;
+	store_record_parse(buf, &rec);
+	if (STORE_RECORD_HEADER + (int64_t)rec.len <= limit)
+		return false;
+	request_reply_resultf(req, 500, "record at offset %" PRId64 " in %.*s-%" PRId32 " is %"
+	                      PRId64 " bytes, more than max_transfer_bytes (%" PRId64 ") lets "
+	                      "a get return: raise max_transfer_bytes to read it, or run "
+	                      "pulsemqd --scrub if it is corrupt", m->offset, (int)m->topic.len,
+	                      m->topic.ptr, m->partition, STORE_RECORD_HEADER + (int64_t)rec.len,
+	                      limit);
+	return true;
+}
+
 static void proc_get(struct request *req, void *ctx)
 {
 	const struct pmq_msg *m = request_msg(req);
@@ -161,9 +183,15 @@ static void proc_get(struct request *req, void *ctx)
 	}
 	int rc = store_partition_read(p, m->offset, buf, max, &r, err, sizeof err);
 	if (rc != 0) {
-		pmq_log(PMQ_LOG_ERROR, "get from %.*s-%" PRId32 ": %s", (int)m->topic.len,
-		        m->topic.ptr, m->partition, err);
+		/* A corrupt record went to the store's notice once: its consumers
+		 * retry it, and a line per get would flood the log. */
+		if (rc != -EBADMSG)
+			pmq_log(PMQ_LOG_ERROR, "get from %.*s-%" PRId32 ": %s", (int)m->topic.len,
+			        m->topic.ptr, m->partition, err);
 		request_reply_resultf(req, 500, "%s", err);
+	} else if (r.status == STORE_READ_OK &&
+	           reply_too_big(req, m, buf, r.len, cfg->max_transfer_bytes)) {
+		/* answered */
 	} else if (r.status == STORE_READ_OK) {
 		atomic_fetch_add(&store_svc.get_bytes, r.len);
 		request_reply_value(req, buf, r.len);

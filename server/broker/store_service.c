@@ -62,6 +62,8 @@ int store_service_start(const struct settings *cfg)
 		.topic_segment_bytes = topic_segment_bytes,
 		.topic_ctx = (void *)cfg,
 		.notice = store_notice_log,
+		.recovery = cfg->recovery == PMQ_RECOVERY_TRUNCATE ? STORE_RECOVERY_TRUNCATE
+			: STORE_RECOVERY_REFUSE,
 	};
 	int rc;
 
@@ -99,6 +101,28 @@ fail:
 	store_close(store_svc.st);
 	store_svc.st = NULL;
 	return rc;
+}
+
+static void scrub_print(void *ctx, const char *line)
+{
+	(void)ctx;
+	printf("%s\n", line);
+}
+
+int store_service_scrub(const struct settings *cfg)
+{
+	struct store_scrub_result res;
+	char err[STORE_ERR_BYTES];
+	int rc = store_scrub(cfg->data_dir, scrub_print, NULL, &res, err, sizeof err);
+	if (rc != 0) {
+		fprintf(stderr, "pulsemqd: scrub: %s\n", err);
+		return 1;
+	}
+	printf("scrub of %s: %" PRIu64 " partitions, %" PRIu64 " segments, %" PRIu64
+	       " valid records (%" PRIu64 " bytes); %" PRIu64 " bad, %" PRIu64 " torn tails\n",
+	       cfg->data_dir, res.partitions, res.segments, res.records, res.bytes, res.bad,
+	       res.torn);
+	return res.bad ? 1 : 0;
 }
 
 void store_service_stop(void)
@@ -187,6 +211,7 @@ size_t store_service_stats(char *buf, size_t cap)
 		{ "store_partitions", s.partitions },
 		{ "store_segments", s.segments },
 		{ "store_truncated_bytes", s.truncated_bytes },
+		{ "store_corrupt_reads", s.corrupt_reads },
 		{ "store_segments_deleted", s.segments_deleted },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0] && n < cap; i++) {

@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 enum pmq_flush_mode { PMQ_FLUSH_SYNC, PMQ_FLUSH_ASYNC };
+/* Start-up with valid records after a bad one (store.h, store_recovery). */
+enum pmq_recovery { PMQ_RECOVERY_REFUSE, PMQ_RECOVERY_TRUNCATE };
 
 /* A [topic=NAME] section: per-topic overrides; -1 / 0 = use the system one. */
 struct settings_topic {
@@ -68,6 +70,7 @@ struct settings {
 	int64_t max_transfer_bytes;
 	int32_t retention_hours;
 	bool update_consumer_offsets;
+	enum pmq_recovery recovery;
 
 	/* process */
 	char log_level[16];
@@ -80,6 +83,10 @@ struct settings {
 
 	struct settings_topic *topics; /* [topic=NAME] sections */
 	size_t ntopics;
+
+	/* --scrub: verify the data directory and exit. A mode of this run,
+	 * not a setting: it is not in the table. */
+	bool scrub;
 };
 
 /* The topic section for name, or NULL. */

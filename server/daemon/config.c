@@ -69,6 +69,7 @@ struct config_key {
 #define FLUSH_THRESHOLD_MAX 10000000
 
 static const char *const flush_modes[] = { "sync", "async", NULL };
+static const char *const recovery_modes[] = { "refuse", "truncate", NULL };
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 
 static const struct config_key keys[] = {
@@ -113,6 +114,9 @@ static const struct config_key keys[] = {
 	SIZE("max_transfer_bytes", max_transfer_bytes, "1M", 1, GiB, "most bytes one get returns"),
 	I32("retention_hours", retention_hours, "168", 1, RETENTION_MAX, "segments older than this are deleted"),
 	BOOL("update_consumer_offsets", update_consumer_offsets, "no", "store consumer offsets reported by clients"),
+	/* refuse by default: records after a bad one may have been
+	 * acknowledged, and only the operator may decide to drop them. */
+	ENUM("recovery", recovery, enum pmq_recovery, "refuse", recovery_modes, "a bad record followed by valid ones at start-up: refuse to start, or truncate there (the cut bytes are saved beside the segment)"),
 	/* process */
 	CHOICE("log_level", log_level, "info", log_levels, "least severe level logged (-v: debug)"),
 	STR("log_file", log_file, "", 0, "log to this file, or 'syslog'; empty: stderr in the foreground, syslog with -d"),
@@ -258,6 +262,7 @@ static void key_unknown(const struct config_key *table, size_t n, const char *ke
 }
 
 _Static_assert(sizeof(enum pmq_flush_mode) == sizeof(int), "KT_ENUM stores an int");
+_Static_assert(sizeof(enum pmq_recovery) == sizeof(int), "KT_ENUM stores an int");
 
 int config_defaults(struct settings *c, char *err, size_t errlen)
 {

@@ -21,7 +21,7 @@
 
 /*
  * Parses the command line (-c FILE, -l, -p, -D, -t, -d, -P, -o KEY=VALUE, -v,
- * -h, -V) and the config file into c, defaults first. Returns 0 to run,
+ * -h, -V, --scrub) and the config file into c, defaults first. Returns 0 to run,
  * 1 when the caller should exit 0 (--help, -V or --print-config printed), or -1 with a
  * one-line message in err (unknown key with a "did you mean", value out of
  * range with the range, unreadable file): the caller prints it and exits 2.

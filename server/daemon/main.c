@@ -8,7 +8,10 @@
  * a peer that goes away is seen as EPIPE by the writer.
  *
  * Exit status: 0 clean stop; 1 start-up failed at run time (log, pidfile in
- * use, store, bind); 2 usage or configuration error.
+ * use, store, bind); 2 usage or configuration error; 3 recovery refused to
+ * touch the data without the operator (store.h: -EUCLEAN), so that a
+ * supervisor can stop restarting (the unit's RestartPreventExitStatus).
+ * --scrub exits with store_service_scrub()'s status instead.
  */
 #include <config.h>
 
@@ -32,6 +35,7 @@
 
 #define EXIT_RUNTIME 1
 #define EXIT_CONFIG 2
+#define EXIT_DATA 3
 
 /* A stop that has not finished after this long is cut short by SIGALRM
  * (default action: terminate). runtime_stop() is bounded by itself; this is
@@ -151,6 +155,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pulsemqd: %s\n", err);
 		return EXIT_CONFIG;
 	}
+	if (cfg.scrub) {
+		status = store_service_scrub(&cfg);
+		config_free(&cfg);
+		return status;
+	}
 	if (cfg.daemonize && absolute_paths(&cfg) != 0) {
 		config_free(&cfg);
 		return EXIT_RUNTIME;
@@ -197,6 +206,8 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		pmq_log(PMQ_LOG_ERROR, "cannot start the store in '%s': %s", cfg.data_dir,
 		        strerror(-rc));
+		if (rc == -EUCLEAN)
+			status = EXIT_DATA;
 		goto out;
 	}
 	store_started = true;

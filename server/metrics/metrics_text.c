@@ -108,6 +108,8 @@ static const struct family system_families[] = {
 	STORE_COUNTER("store_offsets", "pulsemq_store_offset_requests_total", "Offset requests served."),
 	STORE_COUNTER("store_truncated_bytes", "pulsemq_store_recovery_truncated_bytes_total",
 	              "Bytes of torn tails cut off by recovery."),
+	STORE_COUNTER("store_corrupt_reads", "pulsemq_store_corrupt_reads_total",
+	              "Gets refused because the record at their offset is corrupt."),
 	STORE_COUNTER("store_segments_deleted", "pulsemq_store_segments_deleted_total",
 	              "Segments deleted by retention."),
 	STORE_GAUGE("store_fsyncs_per_1000_puts", "pulsemq_store_fsyncs_per_1000_puts",

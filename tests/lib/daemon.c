@@ -110,6 +110,7 @@ static int td_launch(struct td_daemon *d, const char *const *settings)
 	char port_file[600];
 	snprintf(port_file, sizeof port_file, "%s/port", d->dir);
 	unlink(port_file);
+	d->exit_status = -1;
 	d->pid = td_spawn(d, port_file, settings);
 	if (d->pid < 0) {
 		diag("fork: %s", strerror(errno));
@@ -122,7 +123,9 @@ static int td_launch(struct td_daemon *d, const char *const *settings)
 		if (d->port > 0)
 			return 0;
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-			diag("pulsemqd exited during start-up (status %d); its log:", st);
+			d->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+			diag("pulsemqd exited during start-up (exit status %d); its log:",
+			     d->exit_status);
 			td_diag_file(d->log_path);
 			d->pid = 0;
 			return -1;

@@ -21,6 +21,7 @@ struct td_daemon {
 	char dir[512];        /* private temp dir: data/, port file, log */
 	char data_dir[600];
 	char log_path[600];   /* the daemon's stderr */
+	int exit_status;      /* when it exited during start-up: its status, else -1 */
 };
 
 /*

@@ -80,8 +80,12 @@ static void test_append_read_roll(void)
 	   rec.msgid == a[0].msgid && rec.len == PAYLOAD &&
 	   memcmp(buf + STORE_RECORD_HEADER, payload, PAYLOAD) == 0, "first record intact");
 
-	is(store_partition_read(p, 1000, buf, sizeof buf, &r, err, sizeof err), 0, "read at 1000");
-	is(r.len, 24, "read inside a segment ends at its end");
+	is(store_partition_read(p, 768, buf, sizeof buf, &r, err, sizeof err), 0, "read at 768");
+	is(r.len, 256, "read inside a segment ends at its end");
+	/* Not where a record starts: payload bytes read as a header. */
+	is(store_partition_read(p, 1000, buf, sizeof buf, &r, err, sizeof err), -EBADMSG,
+	   "read at 1000, inside a record: -EBADMSG");
+	ok(strstr(err, "corrupt record at offset 1000 in t-0") != NULL, "naming it: %s", err);
 	is(store_partition_read(p, 1024, buf, 300, &r, err, sizeof err), 0, "read at 1024, max 300");
 	is(r.len, 300, "max bounds a read");
 	ok(store_record_check((unsigned char *)buf, r.len, &rec) == STORE_RECORD_VALID &&

@@ -1,6 +1,6 @@
 /*
- * test_store_record.c - the record format against MetaQ's example, and the
- * message id layout.
+ * test_store_record.c - the record format against MetaQ's example, the
+ * check of the record a read starts with, and the message id layout.
  */
 #include <config.h>
 
@@ -50,6 +50,40 @@ static void test_example(void)
 	ok(r.msgid == INT64_MAX - 5 && r.flag == -7, "big id and negative flag round trip");
 }
 
+/* store_record_check_head(): what a get may hand out at its offset. */
+static void test_check_head(void)
+{
+	unsigned char rec[STORE_RECORD_HEADER + 5];
+	struct store_record r;
+	store_record_header(rec, 10000, 0, "hello", 5);
+	memcpy(rec + STORE_RECORD_HEADER, "hello", 5);
+
+	is(store_record_check_head(rec, 25, 25, &r), STORE_RECORD_VALID, "a whole record read");
+	is(store_record_check_head(rec, 22, 1000, &r), STORE_RECORD_VALID,
+	   "a partial read cannot check the CRC: valid");
+	is(store_record_check_head(rec, 10, 1000, &r), STORE_RECORD_VALID,
+	   "fewer than 20 bytes asked for: cannot tell");
+	is(store_record_check_head(rec, 10, 10, &r), STORE_RECORD_SHORT,
+	   "a header cut by the segment's end is corrupt");
+	is(store_record_check_head(rec, 24, 24, &r), STORE_RECORD_SHORT,
+	   "a record running past its segment's end is corrupt");
+	unsigned char bad[sizeof rec];
+	memcpy(bad, rec, sizeof rec);
+	bad[22] ^= 1;
+	is(store_record_check_head(bad, 25, 25, &r), STORE_RECORD_BAD_CRC,
+	   "a flipped payload bit read whole: bad CRC");
+	is(store_record_check_head(bad, 24, 4096, &r), STORE_RECORD_VALID,
+	   "the same read partially: not checked");
+	memcpy(bad, rec, sizeof rec);
+	bad[0] = 0x7f;
+	is(store_record_check_head(bad, 25, 1 << 20, &r), STORE_RECORD_SHORT,
+	   "a huge length inside a 1 MiB segment: corrupt");
+	bad[0] = 0x80;
+	is(store_record_check_head(bad, 25, 1 << 20, &r), STORE_RECORD_BAD_LEN, "negative length");
+	unsigned char zero[40] = { 0 };
+	is(store_record_check_head(zero, 40, 40, &r), STORE_RECORD_BAD_ID, "zeros are no record");
+}
+
 static void test_msgid(void)
 {
 	struct msgid_gen g;
@@ -80,6 +114,7 @@ static void test_msgid(void)
 int main(void)
 {
 	test_example();
+	test_check_head();
 	test_msgid();
 	return done_testing();
 }

@@ -2,7 +2,10 @@
  * test_store_recover.c - start-up recovery: a torn tail cut at every
  * possible point of the last record is truncated (and reported with the
  * bytes cut), garbage and zero-filled tails are cut, misaligned segments
- * refuse the open naming the files.
+ * refuse the open naming the files. A bad record followed by valid ones
+ * refuses the open and cuts nothing, unless STORE_RECOVERY_TRUNCATE; what
+ * is cut is saved first, and a failed save cuts nothing; a search for
+ * valid records that runs out of budget counts as "they may follow".
  */
 #include <config.h>
 
@@ -210,6 +213,175 @@ static void test_torn_in_last_segment(void)
 	store_close(st);
 }
 
+/* The io seam: fail pwrite (of the .cut copy: recovery writes nothing
+ * else) with this errno. */
+static int fail_pwrite;
+
+static ssize_t f_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	if (fail_pwrite) {
+		errno = fail_pwrite;
+		return -1;
+	}
+	return store_io_default.pwrite(fd, buf, len, off);
+}
+
+static const struct store_io faulty = { f_pwrite, NULL, NULL };
+
+static struct store *open_with(enum store_recovery mode, int *rc, char *err)
+{
+	struct store_io io = faulty;
+	io.fsync = store_io_default.fsync;
+	io.reserve = store_io_default.reserve;
+	struct store_options o = { .data_dir = dir, .broker_id = 7, .segment_bytes = 1 << 20,
+	                           .notice = tsu_notice, .io = &io, .recovery = mode };
+	struct store *st = NULL;
+	*rc = store_open(&st, &o, err, STORE_ERR_BYTES);
+	return st;
+}
+
+static bool same_file(const char *path, const unsigned char *want, size_t len)
+{
+	unsigned char buf[4096];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)len && memcmp(buf, want, len) == 0;
+}
+
+/* A flipped byte in the middle of the last segment, 14 records after it. */
+static void test_corruption_before_valid(void)
+{
+	char sub[PATH_MAX + 8], seg[PATH_MAX + 64], cut[PATH_MAX + 128], err[STORE_ERR_BYTES];
+	snprintf(sub, sizeof sub, "%s/t-0", dir);
+	tsu_rmrf(sub);
+	const char *msgs[16];
+	char text[16][32];
+	for (int i = 0; i < 16; i++) {
+		snprintf(text[i], sizeof text[i], "acknowledged %02d", i);
+		msgs[i] = text[i];
+	}
+	struct store *st = must_open(1 << 20);
+	int64_t end = put_all(st, msgs, 16);
+	store_close(st);
+	const int64_t bad = STORE_RECORD_HEADER + 15; /* record 1 starts at 35 */
+	snprintf(seg, sizeof seg, "%s/t-0/00000000000000000000.meta", dir);
+	int fd = open(seg, O_RDWR);
+	unsigned char orig[4096], b;
+	if (fd < 0 || pread(fd, orig, (size_t)end, 0) != end)
+		bail_out("read %s", seg);
+	b = orig[bad + STORE_RECORD_HEADER + 3] ^ 0x01;
+	orig[bad + STORE_RECORD_HEADER + 3] = b;
+	if (pwrite(fd, &b, 1, bad + STORE_RECORD_HEADER + 3) != 1)
+		bail_out("write %s", seg);
+	close(fd);
+
+	int rc;
+	st = open_with(STORE_RECOVERY_REFUSE, &rc, err);
+	ok(st == NULL && rc == -EUCLEAN, "refuse: the open fails with -EUCLEAN (%d)", rc);
+	ok(strstr(err, "bad record at offset 35 of ") && strstr(err, "(checksum mismatch)") &&
+	   strstr(err, "a valid record follows at offset 70") &&
+	   strstr(err, "Set recovery = truncate"), "naming offset, reason, what follows, the option: %s",
+	   err);
+	ok(same_file(seg, orig, (size_t)end), "the segment is untouched");
+	store_close(st);
+
+	/* The copy cannot be written: nothing may be cut. */
+	fail_pwrite = ENOSPC;
+	st = open_with(STORE_RECOVERY_TRUNCATE, &rc, err);
+	fail_pwrite = 0;
+	ok(st == NULL && rc == -ENOSPC && strstr(err, "nothing was cut"),
+	   "truncate with a full disk: the open fails, nothing cut: %s", err);
+	snprintf(cut, sizeof cut, "%s.cut-35", seg);
+	ok(same_file(seg, orig, (size_t)end) && tsu_file_size(cut) < 0,
+	   "the segment is untouched and no partial copy is left");
+	store_close(st);
+
+	tsu_notices = 0;
+	st = open_with(STORE_RECOVERY_TRUNCATE, &rc, err);
+	ok(st != NULL && end_of(st) == bad, "truncate: opens, the log ends at the bad record");
+	ok(tsu_notices == 1 && strstr(tsu_last_notice, "recovery = truncate: cut 525 bytes at "
+	   "offset 35") && strstr(tsu_last_notice, "saved in"), "and says so: %s", tsu_last_notice);
+	ok(same_file(cut, orig + bad, (size_t)(end - bad)), "the .cut file holds the bytes cut");
+	is(tsu_file_size(seg), bad, "the segment is cut on disk");
+	store_close(st);
+}
+
+/* A resync that runs out of budget cannot rule valid records out. */
+static void test_resync_budget(void)
+{
+	char sub[PATH_MAX + 8], seg[PATH_MAX + 64], err[STORE_ERR_BYTES];
+	snprintf(sub, sizeof sub, "%s/t-0", dir);
+	tsu_rmrf(sub);
+	static const char *const one[] = { "x" };
+	struct store *st = must_open(1 << 20);
+	int64_t end = put_all(st, one, 1);
+	store_close(st);
+	/* 32 MiB in which every fourth position reads as a header of a
+	 * 15 MiB record that fits the file (and fails its CRC). */
+	enum { SZ = 32 << 20 };
+	unsigned char *junk = malloc(SZ);
+	if (!junk)
+		bail_out("out of memory");
+	for (size_t i = 0; i < SZ; i += 4) {
+		junk[i] = 0x00;
+		junk[i + 1] = 0xF0;
+		junk[i + 2] = 0x00;
+		junk[i + 3] = 0x01;
+	}
+	snprintf(seg, sizeof seg, "%s/t-0/00000000000000000000.meta", dir);
+	int fd = open(seg, O_WRONLY);
+	if (fd < 0 || pwrite(fd, junk, SZ, end) != SZ)
+		bail_out("write %s", seg);
+	close(fd);
+	free(junk);
+	int rc;
+	st = open_with(STORE_RECOVERY_REFUSE, &rc, err);
+	ok(st == NULL && rc == -EUCLEAN && strstr(err, "valid records may follow (the search for "
+	   "one gave up after 256 MiB of checksums)"), "an exhausted search refuses too: %s", err);
+	is(tsu_file_size(seg), end + SZ, "nothing cut");
+	store_close(st);
+	tsu_rmrf(sub);
+}
+
+/* Records bigger than the scan's window: checked in pieces, whole or bad. */
+static void test_big_records(void)
+{
+	char sub[PATH_MAX + 8], seg[PATH_MAX + 64], err[STORE_ERR_BYTES];
+	snprintf(sub, sizeof sub, "%s/t-0", dir);
+	tsu_rmrf(sub);
+	size_t big = (3u << 20) / 2; /* 1.5 MiB: more than SCAN_WINDOW */
+	char *payload = malloc(big + 1);
+	if (!payload)
+		bail_out("out of memory");
+	memset(payload, 'b', big);
+	payload[big] = '\0';
+	const char *msgs[] = { payload, "small after it" };
+	struct store *st = must_open(4 << 20);
+	int64_t end = put_all(st, msgs, 2);
+	store_close(st);
+	free(payload);
+	tsu_notices = 0;
+	st = must_open(4 << 20);
+	ok(st && end_of(st) == end && tsu_notices == 0, "a 1.5 MiB record is recovered whole");
+	store_close(st);
+
+	snprintf(seg, sizeof seg, "%s/t-0/00000000000000000000.meta", dir);
+	int fd = open(seg, O_RDWR);
+	if (fd < 0 || pwrite(fd, "B", 1, 1 << 20) != 1)
+		bail_out("write %s", seg);
+	close(fd);
+	int rc;
+	st = open_with(STORE_RECOVERY_REFUSE, &rc, err);
+	char want[96];
+	snprintf(want, sizeof want, "a valid record follows at offset %zu", STORE_RECORD_HEADER + big);
+	ok(st == NULL && rc == -EUCLEAN && strstr(err, "bad record at offset 0 of") &&
+	   strstr(err, want), "a flipped byte 1 MiB into it is found, and the record after: %s", err);
+	store_close(st);
+	tsu_rmrf(sub);
+}
+
 static void test_misaligned(void)
 {
 	char path[PATH_MAX + 64], err[STORE_ERR_BYTES];
@@ -246,6 +418,9 @@ int main(void)
 	test_bad_tails();
 	test_torn_in_last_segment();
 	test_misaligned();
+	test_corruption_before_valid();
+	test_resync_budget();
+	test_big_records();
 	tsu_rmrf(dir);
 	return done_testing();
 }
