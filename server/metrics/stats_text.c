@@ -12,6 +12,9 @@
 
 #include "server/metrics/stats.h"
 
+/* Instance i of the COMMAND dimension is the command i + 1. */
+_Static_assert(PMQ_CMD_NONE == 0, "commands are numbered from PMQ_CMD_NONE = 0");
+
 unsigned stats_instances(const struct stats_source *src, enum stat_dim dim)
 {
 	switch (dim) {
