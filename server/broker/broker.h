@@ -8,7 +8,7 @@
  * runtime never calls into the broker except through those.
  *
  * Files of this wing:
- *   store_service.c  start, stop, stats lines, retention (this header)
+ *   store_service.c  start, stop, stats figures, retention (this header)
  *   proc_store.c     the put, get, offset, transaction processors
  *   proc_version.c   version, on the heartbeat pool
  *   flush.c          the flush thread and group commit hand-over
@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "server/common/counters.h"
 #include "server/common/settings.h"
 
 /* 0, or -errno with the reason already logged. */
@@ -37,9 +38,10 @@ int store_service_start(const struct settings *cfg);
 int store_service_scrub(const struct settings *cfg);
 /* Flushes, answers what waits for a flush, and closes the store. */
 void store_service_stop(void);
-/* For `stats`: appends "key value\r\n" lines to buf (at most cap bytes) and
- * returns the bytes written. */
-size_t store_service_stats(char *buf, size_t cap);
+/* For `stats` and /metrics: the store's figures, indexed as the table in
+ * server/common/counters.h declares them (enum store_figure). 0, or
+ * -ENOENT before the store has started. Any thread. */
+int store_service_figures(uint64_t v[SF_COUNT]);
 
 /* For the watchdog (liveness.h), any thread: whether puts wait for a group
  * commit now, and how many group commits have finished so far. */

@@ -184,48 +184,32 @@ void store_service_debug_stall(int32_t ms)
 
 
 
-size_t store_service_stats(char *buf, size_t cap)
+int store_service_figures(uint64_t v[SF_COUNT])
 {
 	struct store_stats s;
-	size_t n = 0;
-	if (!store_svc.st || cap == 0)
-		return 0;
+
+	if (!store_svc.st)
+		return -ENOENT;
 	store_get_stats(store_svc.st, &s);
-	uint64_t acked = atomic_load(&store_svc.puts_acked);
-	uint64_t batches = atomic_load(&store_svc.flush_batches);
-	uint64_t batched = atomic_load(&store_svc.acks_batched);
-	const struct { const char *k; uint64_t v; } rows[] = {
-		{ "store_puts", s.appends },
-		{ "store_bytes", s.append_bytes },
-		{ "store_puts_acked", acked },
-		{ "store_puts_failed", atomic_load(&store_svc.puts_failed) },
-		{ "store_append_errors", s.append_errors },
-		{ "store_fsyncs", s.fsyncs },
-		{ "store_fsync_errors", s.fsync_errors },
-		{ "store_flush_batches", batches },
-		{ "store_acks_batched", batched },
-		{ "store_gets", atomic_load(&store_svc.gets) },
-		{ "store_get_misses", atomic_load(&store_svc.get_misses) },
-		{ "store_get_bytes", atomic_load(&store_svc.get_bytes) },
-		{ "store_offsets", atomic_load(&store_svc.offsets) },
-		{ "store_partitions", s.partitions },
-		{ "store_segments", s.segments },
-		{ "store_truncated_bytes", s.truncated_bytes },
-		{ "store_corrupt_reads", s.corrupt_reads },
-		{ "store_segments_deleted", s.segments_deleted },
-	};
-	for (size_t i = 0; i < sizeof rows / sizeof rows[0] && n < cap; i++) {
-		int w = snprintf(buf + n, cap - n, "%s %" PRIu64 "\r\n", rows[i].k, rows[i].v);
-		if (w < 0 || (size_t)w >= cap - n)
-			return n; /* whole lines only */
-		n += (size_t)w;
-	}
+	v[SF_STORE_PUTS] = s.appends;
+	v[SF_STORE_BYTES] = s.append_bytes;
+	v[SF_STORE_PUTS_ACKED] = atomic_load(&store_svc.puts_acked);
+	v[SF_STORE_PUTS_FAILED] = atomic_load(&store_svc.puts_failed);
+	v[SF_STORE_APPEND_ERRORS] = s.append_errors;
+	v[SF_STORE_FSYNCS] = s.fsyncs;
+	v[SF_STORE_FSYNC_ERRORS] = s.fsync_errors;
+	v[SF_STORE_FLUSH_BATCHES] = atomic_load(&store_svc.flush_batches);
+	v[SF_STORE_ACKS_BATCHED] = atomic_load(&store_svc.acks_batched);
+	v[SF_STORE_GETS] = atomic_load(&store_svc.gets);
+	v[SF_STORE_GET_MISSES] = atomic_load(&store_svc.get_misses);
+	v[SF_STORE_GET_BYTES] = atomic_load(&store_svc.get_bytes);
+	v[SF_STORE_OFFSETS] = atomic_load(&store_svc.offsets);
+	v[SF_STORE_PARTITIONS] = s.partitions;
+	v[SF_STORE_SEGMENTS] = s.segments;
+	v[SF_STORE_TRUNCATED_BYTES] = s.truncated_bytes;
+	v[SF_STORE_CORRUPT_READS] = s.corrupt_reads;
+	v[SF_STORE_SEGMENTS_DELETED] = s.segments_deleted;
 	/* fsyncs per put, in thousandths: the group commit's effect */
-	if (n < cap) {
-		uint64_t per = s.appends ? s.fsyncs * 1000 / s.appends : 0;
-		int w = snprintf(buf + n, cap - n, "store_fsyncs_per_1000_puts %" PRIu64 "\r\n", per);
-		if (w > 0 && (size_t)w < cap - n)
-			n += (size_t)w;
-	}
-	return n;
+	v[SF_STORE_FSYNCS_PER_1000_PUTS] = s.appends ? s.fsyncs * 1000 / s.appends : 0;
+	return 0;
 }

@@ -18,6 +18,7 @@
 #include "server/daemon/config.h"
 #include "server/daemon/config_priv.h"
 #include "server/daemon/config_value.h"
+#include "server/common/counters.h"
 #include "server/runtime/runtime.h"
 
 enum key_type {
@@ -375,24 +376,13 @@ static void key_format(const struct config_key *k, const void *base, char *buf, 
 	}
 }
 
-/* Appends one "key value\r\n" line if it fits whole. */
-static size_t stats_line(char *buf, size_t cap, size_t used, const char *prefix,
-                         const char *name, const char *value)
-{
-	size_t need = strlen(prefix) + strlen(name) + strlen(value) + 3;
-	if (used + need >= cap) /* snprintf needs room for its NUL */
-		return used;
-	return used + (size_t)snprintf(buf + used, cap - used, "%s%s %s\r\n", prefix, name, value);
-}
-
-size_t config_format_stats(const struct settings *c, char *buf, size_t cap)
+void config_format_stats(const struct settings *c, struct sbuf *out)
 {
 	char value[1100], prefix[300];
-	size_t used = 0;
 
 	for (size_t i = 0; i < NKEYS(keys); i++) {
 		key_format(&keys[i], c, value, sizeof value);
-		used = stats_line(buf, cap, used, "", keys[i].name, value);
+		stats_line(out, "", keys[i].name, value);
 	}
 	/* Topic overrides as "topic.NAME.key value"; unset ones are skipped. */
 	for (size_t t = 0; t < c->ntopics; t++) {
@@ -401,10 +391,9 @@ size_t config_format_stats(const struct settings *c, char *buf, size_t cap)
 		for (size_t i = 0; i < NKEYS(topic_keys); i++) {
 			key_format(&topic_keys[i], tc, value, sizeof value);
 			if (strcmp(value, "-1") != 0)
-				used = stats_line(buf, cap, used, prefix, topic_keys[i].name, value);
+				stats_line(out, prefix, topic_keys[i].name, value);
 		}
 	}
-	return used;
 }
 
 static void print_table(FILE *out, const struct config_key *table, size_t n, bool defaults)

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "server/common/sbuf.h"
 #include "server/common/settings.h"
 
 /*
@@ -30,8 +31,8 @@ int config_load(struct settings *c, int argc, char **argv,
                 char *err, size_t errlen);
 void config_free(struct settings *c);
 
-/* "key value\r\n" for every key, for `stats config`; returns bytes written
- * (at most cap). */
-size_t config_format_stats(const struct settings *c, char *buf, size_t cap);
+/* "key value\r\n" for every key, for `stats config`, appended to out
+ * through stats_line() (server/common/counters.h). */
+void config_format_stats(const struct settings *c, struct sbuf *out);
 
 #endif

@@ -25,7 +25,7 @@ check_PROGRAMS += tests/unit/test_config
 TESTS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.c \
 	server/daemon/config.c server/daemon/config_load.c server/daemon/config_value.c \
-	server/common/settings.c
+	server/common/settings.c server/common/counters.c server/common/sbuf.c
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
 tests_unit_test_config_LDADD = $(INIH_LIBS)
 

@@ -64,9 +64,9 @@ static int absolute_paths(struct settings *cfg)
 /* `stats config`: the settings as the table writes them. */
 static const struct settings *stats_cfg;
 
-static size_t config_lines(char *buf, size_t cap)
+static void config_lines(struct sbuf *out)
 {
-	return config_format_stats(stats_cfg, buf, cap);
+	config_format_stats(stats_cfg, out);
 }
 
 /* STATUS= for `systemctl status`: connections and ops/s (status.h). */

@@ -6,17 +6,21 @@
  * Files of this wing:
  *   metrics.c         the libmicrohttpd endpoint (this header)
  *   metrics_source.c  what one scrape holds (metrics_source.h)
- *   metrics_text.c    the exposition format, pure (this header)
+ *   metrics_text.c    the table of figures in the exposition format, pure
+ *                     (this header)
  *   metrics_hist.c    histograms in the exposition format (this header)
- *   stats.c           the `stats` listings (stats.h)
+ *   stats.c           the `stats` items (stats.h)
+ *   stats_text.c      the table's rows as `stats` lines, pure (stats.h)
+ *   stats_source.c    the live values behind the table (stats.h)
  *   proc_stats.c      the stats processor (stats.h)
  *
  * metrics_listen = ADDR:PORT (empty: off, the default) serves
  * GET /metrics on a libmicrohttpd thread of its own, never on an IO thread.
- * Each scrape reads the same counters as the `stats` command (through the
- * runtime's stats formatting) and renames them the Prometheus way:
- * pulsemq_..._total for counters, _seconds for times, labels for the
- * command, the close reason and the pool.
+ * Each scrape renders the table of figures (server/common/counters.h) with
+ * the same live source as the `stats` command: the names, types and help
+ * come from the table (pulsemq_..._total for counters, _seconds for times,
+ * labels for the command, the close reason, the pool and the IO thread),
+ * the values straight from the counters, never through `stats` text.
  *
  * Promises:
  *  - metrics_start() binds before it returns, so a bad address or a port in
@@ -25,8 +29,8 @@
  *    metrics_listen is refused (-ENOTSUP) the same way.
  *  - metrics_stop() returns after the HTTP thread has exited; call it before
  *    runtime_stop() so no scrape reads a runtime being torn down.
- *  - metrics_render_stats() is pure (no I/O, no globals): the unit test
- *    feeds it `stats` text and reads the exposition back.
+ *  - metrics_render_figures() is pure (no I/O, no globals): the unit test
+ *    feeds it a made-up source and reads the exposition back.
  */
 #ifndef PMQ_METRICS_H
 #define PMQ_METRICS_H
@@ -61,16 +65,10 @@ struct metrics_out {
 	bool failed;
 };
 
-/*
- * Appends the Prometheus text for one `stats` listing to out: "key value"
- * lines, \r\n or \n separated, optionally framed by STATS / END. section is
- * the stats item the text came from: "" (system counters) or "pools"
- * (keys POOL.FIELD or POOL_FIELD). Non-numeric values are skipped; numeric
- * keys without a known name are kept as pulsemq_<key> (untyped), so a new
- * counter shows up before anyone names it here.
- */
-void metrics_render_stats(struct metrics_out *out, const char *section,
-                          const char *text, size_t len);
+/* Appends every row of the table that has a Prometheus name: HELP and
+ * TYPE once per family, one sample per instance, values from src. */
+struct stats_source;
+void metrics_render_figures(struct metrics_out *out, const struct stats_source *src);
 
 /* A histogram family (metrics_hist.c): the HELP/TYPE lines once, then one
  * series per label set (labels: `pool="get"`, or "" for none), with

@@ -1,27 +1,21 @@
 /*
  * metrics_source.c - the contents of one scrape (metrics_source.h).
  *
- * The runtime renders `stats` (system counters, store figures) and
- * `stats pools` exactly as a client would receive them; metrics_text.c
- * renames the lines. Going through the same renderer as the stats command
- * means the two views can never disagree about a counter.
- *
- * Histograms have no `stats` lines (only quantiles do), so the pools'
- * queue-wait and the commands' latency histograms are read directly.
+ * The table of figures, valued by the same live source as the stats
+ * command (stats_live_read()), so the two views can never disagree about a
+ * counter; then the build info and the histograms, which have no `stats`
+ * lines (only quantiles do): the pools' queue-wait and the commands'
+ * latency histograms are read directly.
  */
 #include <config.h>
 
 #include <stdio.h>
-#include <string.h>
 
 #include "server/metrics/metrics_source.h"
 #include "pool/hist.h"
 #include "pool/pool.h"
 #include "server/runtime/runtime.h"
 #include "server/metrics/stats.h"
-
-/* The stats items a scrape exports, as the stats command names them. */
-static const char *const items[] = { "", "pools" };
 
 static void render_histograms(struct metrics_out *out)
 {
@@ -55,15 +49,7 @@ void metrics_source_render(struct metrics_out *out)
 	metrics_printf(out, "# HELP pulsemq_build_info pulsemqd's version.\n"
 	               "# TYPE pulsemq_build_info gauge\n"
 	               "pulsemq_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
-	for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
-		struct sbuf text = { 0 };
-		struct pmq_view item = { items[i], strlen(items[i]) };
-
-		if (stats_render(item, &text) == 200 && !text.failed)
-			metrics_render_stats(out, items[i], text.p, text.len);
-		else
-			out->failed = out->failed || text.failed;
-		sbuf_free(&text);
-	}
+	struct stats_live live;
+	metrics_render_figures(out, stats_live_read(&live));
 	render_histograms(out);
 }

@@ -1,9 +1,8 @@
 /*
  * metrics_source.h - what one scrape of /metrics contains.
  *
- * The only part of the metrics module that knows the runtime: it asks the
- * runtime for its `stats` listings (system counters, pools) and the store
- * for its figures, and passes the text through metrics_render_stats().
+ * The table of figures from the live source (stats.h), the build info, and
+ * the histograms it reads from the runtime and the pools.
  * Callable from any thread (the stats formatters are), in practice from
  * libmicrohttpd's thread.
  */

@@ -3,8 +3,10 @@
  *
  * The daemon binds metrics_listen = 127.0.0.1:0 (any free port) and logs the
  * port it got; the test reads it from the log, scrapes, and checks that
- * the exposition follows the broker's counters. A bad or busy
- * metrics_listen must stop start-up with exit status 1.
+ * the exposition follows the broker's counters, and that every row of the
+ * table of figures (server/common/counters.h) is both a `stats` line and a
+ * /metrics sample of the running daemon. A bad or busy metrics_listen must
+ * stop start-up with exit status 1.
  */
 #include <config.h>
 
@@ -17,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "server/metrics/stats.h"
 #include "tests/lib/daemon.h"
 #include "tests/tap.h"
 
@@ -100,6 +103,79 @@ static long long sample(const char *text, const char *prefix)
 		if (strncmp(p, prefix, plen) == 0 && p[plen] == ' ')
 			return atoll(p + plen + 1);
 	return -1;
+}
+
+/* The body of `stats ITEM` from the daemon on port, NUL terminated, after a
+ * '\n' so that every line starts after one; malloc'd, or NULL. */
+static char *stats_body(int port, const char *item)
+{
+	struct td_conn c;
+	char req[64], *body = NULL;
+	int fd = td_connect(port);
+	int n = snprintf(req, sizeof req, "stats %s 9\r\n", item);
+
+	if (fd < 0)
+		return NULL;
+	td_conn_init(&c, fd);
+	if (td_roundtrip(&c, req, (size_t)n, WAIT_MS) == 1 && c.msg.cmd == PMQ_CMD_RESULT &&
+	    c.msg.code == 200 && (body = malloc(c.msg.body.len + 2)) != NULL) {
+		body[0] = '\n';
+		memcpy(body + 1, c.msg.body.ptr, c.msg.body.len);
+		body[c.msg.body.len + 1] = '\0';
+	}
+	td_conn_free(&c);
+	return body;
+}
+
+/* Every instance of every row of the table: a `stats` line of its item,
+ * and (unless the row stays out of /metrics) a sample in scrape. */
+static void check_table(int port, const char *scrape)
+{
+	struct stats_source names = { .pools = 3, .pool_names = { "get", "put", "heartbeat" } };
+	char *body[STAT_ITEM_COUNT];
+	int no_line = 0, no_sample = 0, rows = 0;
+
+	for (int it = 0; it < STAT_ITEM_COUNT; it++) {
+		const char *item = stat_item_name((enum stat_item)it);
+		body[it] = stats_body(port, item); /* "": `stats  9`, the empty item */
+	}
+	long long io = td_stat(port, "sessions", "io_threads");
+	ok(io > 0 && body[0] && body[1] && body[2], "stats, stats pools, stats sessions (%lld IO "
+	   "threads)", io);
+	names.io_threads = io > 0 ? (unsigned)io : 0;
+	for (int fig = 0; fig < FIG_COUNT; fig++) {
+		const struct stat_figure_info *f = &stat_figures[fig];
+		const char *label = stat_dim_label(f->dim);
+		unsigned n = stats_instances(&names, f->dim);
+		for (unsigned i = 0; i < n; i++) {
+			char key[128], want[400], inst[64];
+			rows++;
+			snprintf(want, sizeof want, "\n%s ",
+			         stats_key(&names, f, i, key, sizeof key));
+			if (!body[f->item] || !strstr(body[f->item], want)) {
+				diag("no stats line %s", key);
+				no_line++;
+			}
+			if (!f->prom[0])
+				continue;
+			stats_instance_name(&names, f->dim, i, inst, sizeof inst);
+			if (label)
+				snprintf(want, sizeof want, "\n%s{%s=\"%s\"%s%s} ", f->prom, label, inst,
+				         f->plabel[0] ? "," : "", f->plabel);
+			else if (f->plabel[0])
+				snprintf(want, sizeof want, "\n%s{%s} ", f->prom, f->plabel);
+			else
+				snprintf(want, sizeof want, "\n%s ", f->prom);
+			if (!scrape || !strstr(scrape, want)) {
+				diag("no sample %.*s", (int)strlen(want) - 2, want + 1);
+				no_sample++;
+			}
+		}
+	}
+	is(no_line, 0, "every row of the table (%d) is a line of the daemon's stats", rows);
+	is(no_sample, 0, "and every exported one a sample of its /metrics");
+	for (int it = 0; it < STAT_ITEM_COUNT; it++)
+		free(body[it]);
 }
 
 /* Runs pulsemqd with extra -o settings and returns its exit status (or -1
@@ -189,6 +265,7 @@ int main(void)
 	   after);
 	ok(r && sample(r, "pulsemq_commands_total{command=\"version\"}") >= 1,
 	   "and the version command");
+	check_table(d.port, r);
 	free(r);
 
 	r = http(mport, "GET", "/other");

@@ -19,6 +19,17 @@
 static struct settings cfg;
 static char err[1024];
 
+/* `stats config` into a fixed buffer (at most cap bytes), for strstr. */
+static size_t format_stats(const struct settings *c, char *buf, size_t cap)
+{
+	struct sbuf b = { 0 };
+	config_format_stats(c, &b);
+	size_t n = b.len < cap ? b.len : cap;
+	memcpy(buf, b.p, n);
+	sbuf_free(&b);
+	return n;
+}
+
 /* config_load over a NULL-terminated list of arguments (after argv[0]).
  * stdout and stderr are silenced: -h, -V and usage errors print there, and
  * stdout is the TAP stream. */
@@ -326,7 +337,7 @@ static void test_file(void)
 	ok(settings_find_topic(&cfg, "fo", 2) == NULL, "config_topic matches whole names only");
 	ok(settings_find_topic(&cfg, "nope", 4) == NULL, "an undeclared topic is NULL");
 
-	size_t n = config_format_stats(&cfg, text, sizeof text - 1);
+	size_t n = format_stats(&cfg, text, sizeof text - 1);
 	text[n] = '\0';
 	ok(strstr(text, "port 9100\r\n") != NULL, "stats config: port");
 	ok(strstr(text, "flush_mode async\r\n") != NULL, "stats config: enum by name");
@@ -415,7 +426,7 @@ static void test_help_lists_every_key(void)
 	ok(help && strstr(help, "usage: pulsemqd"), "-h starts with the usage");
 
 	is(LOAD((const char *)NULL), 0, "defaults load");
-	size_t n = config_format_stats(&cfg, text, sizeof text - 1);
+	size_t n = format_stats(&cfg, text, sizeof text - 1);
 	text[n] = '\0';
 	int keys = 0;
 	for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
@@ -433,11 +444,6 @@ static void test_help_lists_every_key(void)
 	is(missing, 0, "-h lists every key with its default");
 	config_free(&cfg);
 
-	is(LOAD((const char *)NULL), 0, "defaults load again");
-	n = config_format_stats(&cfg, text, 100);
-	ok(n <= 100 && n > 0 && text[n - 2] == '\r' && text[n - 1] == '\n',
-	   "a short buffer gets whole lines only");
-	config_free(&cfg);
 	free(help);
 }
 
@@ -487,7 +493,7 @@ static void test_print_config(void)
 	snprintf(printed, sizeof printed, "%s/printed.ini", tmpdir);
 	is(LOAD("-c", good, "-o", "max_body_bytes=3M", "-o", "log_file=/tmp/x y.log"), 0,
 	   "settings to print load");
-	na = config_format_stats(&cfg, a, sizeof a);
+	na = format_stats(&cfg, a, sizeof a);
 	config_free(&cfg);
 
 	fflush(stdout);
@@ -506,7 +512,7 @@ static void test_print_config(void)
 	is(LOAD("-c", printed), 0, "the printed file loads");
 	if (*err)
 		diag("%s", err);
-	nb = config_format_stats(&cfg, b, sizeof b);
+	nb = format_stats(&cfg, b, sizeof b);
 	config_free(&cfg);
 	is_mem(b, nb, a, na, "the printed file gives the same settings");
 }
