@@ -11,7 +11,10 @@ pulsemqd_SOURCES += \
 	server/runtime/session.h server/runtime/session.c \
 	server/runtime/io.h server/runtime/io.c \
 	server/runtime/dispatch.h server/runtime/dispatch.c \
+	server/runtime/idle_policy.h server/runtime/idle_policy.c \
+	server/runtime/dead_peer.h server/runtime/dead_peer.c \
 	server/runtime/heartbeat.h server/runtime/heartbeat.c \
+	server/runtime/slow_consumer.h server/runtime/slow_consumer.c \
 	server/runtime/timer.h server/runtime/timer.c \
 	server/runtime/request.h server/runtime/reqlife.h server/runtime/request.c \
 	server/runtime/progress.c server/runtime/views.c

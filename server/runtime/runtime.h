@@ -17,7 +17,10 @@
  *   request.c   a request's life, the processor table (request.h, reqlife.h)
  *   timer.c     the timer thread and its wheel (timer.h)
  *   idle.c      idle states, Netty-style (idle.h)
- *   heartbeat.c the broker's heartbeats and dead-peer policy (heartbeat.h)
+ *   idle_policy.c  one look when a session's timer fires (idle_policy.h)
+ *   dead_peer.c    read silence, unanswered heartbeats (dead_peer.h)
+ *   heartbeat.c    the broker's `version N`, its answers (heartbeat.h)
+ *   slow_consumer.c  output stuck past write_timeout_ms (slow_consumer.h)
  *   progress.c  progress checks for the watchdog (this header)
  *   views.c     read-only views for stats and /metrics (this header)
  *
