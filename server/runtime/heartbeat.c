@@ -8,7 +8,11 @@
  *    heartbeat_timeout_ms armed.
  *  - Heartbeats sent while one is unanswered form a run; a result/value
  *    carrying any opaque of the run clears it.
- *  - Bytes read after the heartbeat left prove the peer alive too.
+ *  - Evidence of life is ordered, not timed: the session counts its reads,
+ *    a heartbeat remembers the count when it was queued, and any read after
+ *    that proves the peer alive. Millisecond stamps cannot say this: a
+ *    client on loopback answers within the millisecond the heartbeat left,
+ *    and `last_read_ms > sent_ms` called that silence.
  */
 #include <config.h>
 
@@ -47,6 +51,7 @@ void heartbeat_send(struct io_thread *io, struct session *s, uint64_t deadline)
 		s->hb_run_first = op;
 	}
 	s->hb_last = op;
+	s->hb_reads = s->reads;
 	s->hb_sent_ms = io->now_ms;
 	s->hb_deadline_ms = deadline;
 	stats_inc(&io->stats, ST_HB_SENT);
@@ -67,7 +72,7 @@ void heartbeat_when_idle(struct io_thread *io, struct session *s, const struct i
 
 bool heartbeat_spoke_since(const struct session *s)
 {
-	return s->last_read_ms > s->hb_sent_ms;
+	return s->reads != s->hb_reads;
 }
 
 void heartbeat_run_over(struct io_thread *io, struct session *s)

@@ -6,7 +6,8 @@
  * outstanding gets `version OPAQUE` (its own opaque sequence 1, 2, ...,
  * priority lane, written by protocol/'s encoder); a result/value carrying
  * an opaque of the unanswered run answers it; any byte read after a
- * heartbeat left proves the peer alive.
+ * heartbeat was queued proves the peer alive, judged by the order of events
+ * on the IO thread, never by comparing millisecond stamps.
  */
 #ifndef PMQ_HEARTBEAT_H
 #define PMQ_HEARTBEAT_H

@@ -34,7 +34,8 @@ RUNTIME_IT_TESTS = tests/integration/test_runtime_basic \
 	tests/integration/test_runtime_badinput \
 	tests/integration/test_runtime_limits \
 	tests/integration/test_runtime_shutdown \
-	tests/integration/test_runtime_churn
+	tests/integration/test_runtime_churn \
+	tests/integration/test_runtime_hb_order
 check_PROGRAMS += $(RUNTIME_IT_TESTS)
 TESTS += $(RUNTIME_IT_TESTS)
 noinst_HEADERS += tests/integration/rt_util.h
@@ -52,3 +53,5 @@ tests_integration_test_runtime_shutdown_SOURCES = tests/integration/test_runtime
 tests_integration_test_runtime_shutdown_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_runtime_churn_SOURCES = tests/integration/test_runtime_churn.c
 tests_integration_test_runtime_churn_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_runtime_hb_order_SOURCES = tests/integration/test_runtime_hb_order.c
+tests_integration_test_runtime_hb_order_LDADD = libpmqtest.la libpmqproto.la

@@ -388,6 +388,7 @@ void session_read(struct io_thread *io, struct session *s)
 		ssize_t n = read(s->fd, s->in + s->in_len, room);
 		if (n > 0) {
 			s->last_read_ms = io->now_ms;
+			s->reads++; /* orders reads against heartbeats (heartbeat.c) */
 			s->in_len += (size_t)n;
 			session_decode(io, s);
 			/* A short read drained the socket; the next byte brings
