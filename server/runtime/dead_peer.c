@@ -1,6 +1,7 @@
 /*
  * dead_peer.c - the dead-peer policy (dead_peer.h): only inbound silence
- * convicts.
+ * convicts, and only silence the stamps of idle_policy.c still count (none
+ * across a local pause).
  */
 #include <config.h>
 

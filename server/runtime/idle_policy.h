@@ -8,7 +8,11 @@
  *   heartbeat.c      the broker's own `version N`, its answers (heartbeat.h)
  *   slow_consumer.c  output stuck past write_timeout_ms closes (slow_consumer.h)
  *
- * Promises: deadlines follow the ideal schedule (stamps + periods), not the time a
+ * Promises: silence that overlaps a local pause (the timer thread found
+ * itself late by more than max_local_pause_ms: SIGSTOP, a VM pause, swap) is
+ * no proof of death: every stamp counts from the resume at the earliest, and
+ * a session silent across the pause is heartbeated before it is judged.
+ * Deadlines follow the ideal schedule (stamps + periods), not the time a
  * late look ran, so lateness does not add up.
  */
 #ifndef PMQ_IDLE_POLICY_H
@@ -21,9 +25,11 @@
 struct io_thread;
 struct session;
 
-/* A session's stamps as the policies judge them. */
+/* A session's stamps as the policies judge them: none earlier than the end
+ * of the last local pause (resumed_ms, 0: none seen). */
 struct idle_view {
 	uint64_t now_ms;
+	uint64_t resumed_ms;
 	uint64_t read_ms, write_ms, out_since_ms;
 	struct idle_result r;           /* idle states from read_ms / write_ms */
 };

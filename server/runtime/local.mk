@@ -35,7 +35,8 @@ RUNTIME_IT_TESTS = tests/integration/test_runtime_basic \
 	tests/integration/test_runtime_limits \
 	tests/integration/test_runtime_shutdown \
 	tests/integration/test_runtime_churn \
-	tests/integration/test_runtime_hb_order
+	tests/integration/test_runtime_hb_order \
+	tests/integration/test_runtime_pause
 check_PROGRAMS += $(RUNTIME_IT_TESTS)
 TESTS += $(RUNTIME_IT_TESTS)
 noinst_HEADERS += tests/integration/rt_util.h
@@ -55,3 +56,5 @@ tests_integration_test_runtime_churn_SOURCES = tests/integration/test_runtime_ch
 tests_integration_test_runtime_churn_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_runtime_hb_order_SOURCES = tests/integration/test_runtime_hb_order.c
 tests_integration_test_runtime_hb_order_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_runtime_pause_SOURCES = tests/integration/test_runtime_pause.c
+tests_integration_test_runtime_pause_LDADD = libpmqtest.la libpmqproto.la

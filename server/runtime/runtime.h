@@ -15,7 +15,7 @@
  *   outq.c      a session's output queue (outq.h)
  *   dispatch.c  routing a decoded command to its pool (dispatch.h)
  *   request.c   a request's life, the processor table (request.h, reqlife.h)
- *   timer.c     the timer thread and its wheel (timer.h)
+ *   timer.c     the timer thread, its wheel, local pauses (timer.h)
  *   idle.c      idle states, Netty-style (idle.h)
  *   idle_policy.c  one look when a session's timer fires (idle_policy.h)
  *   dead_peer.c    read silence, unanswered heartbeats (dead_peer.h)

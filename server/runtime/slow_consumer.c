@@ -1,5 +1,7 @@
 /*
- * slow_consumer.c - output that does not drain (slow_consumer.h).
+ * slow_consumer.c - output that does not drain (slow_consumer.h). The
+ * stamp is idle_policy.c's: time the broker spent paused is not the
+ * client's.
  */
 #include <config.h>
 
