@@ -221,6 +221,15 @@ size_t pmq_encode_value_head(char *buf, size_t cap, size_t body_len, int32_t opa
 	return e.len;
 }
 
+size_t pmq_encode_version(char *buf, size_t cap, int32_t opaque)
+{
+	struct enc e = { buf, cap, 0 };
+
+	enc_word(&e, "version");
+	enc_end(&e, opaque, no_body);
+	return e.len;
+}
+
 size_t pmq_encode_result(char *buf, size_t cap, int code, const void *body,
                          size_t len, int32_t opaque)
 {

@@ -218,6 +218,10 @@ size_t pmq_encode_value_head(char *buf, size_t cap, size_t body_len, int32_t opa
 size_t pmq_encode_result_head(char *buf, size_t cap, int code, size_t body_len,
                               int32_t opaque);
 
+/* `version OPAQUE\r\n`: a client's heartbeat, and the broker's own to an
+ * idle client (protocol.md "Heartbeats"). */
+size_t pmq_encode_version(char *buf, size_t cap, int32_t opaque);
+
 /* CRC-32 (IEEE, as zlib computes it) masked with 0x7FFFFFFF: MetaQ's checksum. */
 int32_t pmq_checksum(const void *data, size_t len);
 

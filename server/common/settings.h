@@ -51,6 +51,7 @@ struct settings {
 	int32_t max_missed_heartbeats;
 	int32_t session_timeout_ms;
 	int32_t tick_ms;
+	int32_t max_local_pause_ms; /* timer this late: a pause, nobody judged on it; 0 off */
 	int32_t wheel_slots;
 	int64_t max_line_bytes;
 	int64_t max_body_bytes;

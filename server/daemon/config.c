@@ -97,6 +97,9 @@ static const struct config_key keys[] = {
 	I32("max_missed_heartbeats", max_missed_heartbeats, "3", 1, 1000, "missed heartbeats in a row that close a session"),
 	I32("session_timeout_ms", session_timeout_ms, "300000", 10, 86400000, "a session that sends nothing this long is closed"),
 	I32("tick_ms", tick_ms, "100", 1, 10000, "timer wheel tick: resolution of every timeout"),
+	/* Cassandra's MAX_LOCAL_PAUSE_IN_MS: above scheduling noise on a loaded
+	 * host, below every conviction window of the defaults. */
+	I32("max_local_pause_ms", max_local_pause_ms, "5000", 0, 86400000, "timer thread this late: the process was paused; no session is judged on that silence, idle ones are heartbeated first (0 = off)"),
 	I32("wheel_slots", wheel_slots, "512", 1, 1048576, "timer wheel slots (rounded up to a power of two)"),
 	SIZE("max_line_bytes", max_line_bytes, "1024", 32, MiB, "longest command line; longer ones are answered and skipped"),
 	SIZE("max_body_bytes", max_body_bytes, "1M", 1, GiB, "largest message body a put may carry"),

@@ -1,65 +1,49 @@
 /*
- * heartbeat.c - the broker's side of liveness, run when the timer says
- * "look at this session" (protocol.md "Heartbeats", design.md "Timer").
+ * heartbeat.c - the broker's own heartbeats (protocol.md "Heartbeats",
+ * doc/runtime.md "Heartbeat policy"); idle_policy.c says when to look,
+ * dead_peer.c judges a deadline with heartbeat_spoke_since().
  *
- *  - Reader idle for session_timeout_ms: closed (idle).
- *  - All idle for idle_timeout_ms and no heartbeat outstanding: send
- *    `version OPAQUE` (the session's own opaque sequence, priority lane) and
- *    arm heartbeat_timeout_ms.
- *  - Any result/value carrying an opaque of the current unanswered run
- *    clears it. Past the deadline with nothing read since the heartbeat left
- *    is a miss: the next heartbeat goes out at once; max_missed_heartbeats
- *    misses in a row close the session (heartbeat). Bytes read after the
- *    heartbeat left prove the peer alive too: no miss is counted then.
- *  - Output pending with no progress for write_timeout_ms: closed
- *    (slow_consumer).
- * Deadlines follow the ideal schedule (the idle spell's start + periods), not
- * the time a late check happened to run, so lateness does not add up: a
- * silent peer is closed within idle + misses x timeout + one tick.
+ *  - All idle for idle_timeout_ms and none outstanding: `version OPAQUE`
+ *    with the session's own opaque sequence, in the priority lane, and
+ *    heartbeat_timeout_ms armed.
+ *  - Heartbeats sent while one is unanswered form a run; a result/value
+ *    carrying any opaque of the run clears it.
+ *  - Evidence of life is ordered, not timed: the session counts its reads,
+ *    a heartbeat remembers the count when it was queued, and any read after
+ *    that proves the peer alive. Millisecond stamps cannot say this: a
+ *    client on loopback answers within the millisecond the heartbeat left,
+ *    and `last_read_ms > sent_ms` called that silence.
  */
 #include <config.h>
 
-#include <stdio.h>
 #include <string.h>
 
-#include "server/common/log.h"
+#include "protocol/protocol.h"
 #include "server/runtime/heartbeat.h"
+#include "server/runtime/idle_policy.h"
 #include "server/runtime/session.h"
 
-static void spec_of(struct idle_spec *sp)
-{
-	sp->period_ms[IDLE_READER] = (uint64_t)rt.cfg->session_timeout_ms;
-	sp->period_ms[IDLE_WRITER] = 0; /* no policy uses writer idle */
-	sp->period_ms[IDLE_ALL] = (uint64_t)rt.cfg->idle_timeout_ms;
-}
+/* `version -2147483648\r\n` and then some. */
+#define HEARTBEAT_LINE_MAX 32
 
 void heartbeat_session_init(struct session *s)
 {
-	idle_marks_init(&s->marks);
 	s->hb_next = 1;
 }
 
-uint64_t heartbeat_first_check(const struct session *s)
+void heartbeat_send(struct io_thread *io, struct session *s, uint64_t deadline)
 {
-	uint64_t idle = (uint64_t)rt.cfg->idle_timeout_ms;
-	uint64_t sess = (uint64_t)rt.cfg->session_timeout_ms;
-
-	return s->last_read_ms + (idle < sess ? idle : sess);
-}
-
-static void send_heartbeat(struct io_thread *io, struct session *s, uint64_t deadline)
-{
-	char line[32];
+	char line[HEARTBEAT_LINE_MAX];
 	int32_t op = s->hb_next;
-	int n = snprintf(line, sizeof(line), "version %d\r\n", (int)op);
-	struct outbuf *b = outbuf_new((size_t)n);
+	size_t n = pmq_encode_version(line, sizeof(line), op);
+	struct outbuf *b = outbuf_new(n);
 
 	if (!b) {
 		session_kill(io, s, CLOSE_PEER);
 		return;
 	}
 	s->hb_next = op == INT32_MAX ? 1 : op + 1;
-	memcpy(b->data, line, (size_t)n);
+	memcpy(b->data, line, n);
 	b->prio = true; /* never behind a large queued answer */
 	session_push(io, s, b);
 	if (!s->hb_out) {
@@ -67,75 +51,34 @@ static void send_heartbeat(struct io_thread *io, struct session *s, uint64_t dea
 		s->hb_run_first = op;
 	}
 	s->hb_last = op;
+	s->hb_reads = s->reads;
 	s->hb_sent_ms = io->now_ms;
 	s->hb_deadline_ms = deadline;
 	stats_inc(&io->stats, ST_HB_SENT);
 }
 
-static uint64_t min64(uint64_t a, uint64_t b)
+void heartbeat_when_idle(struct io_thread *io, struct session *s, const struct idle_view *v)
 {
-	return a < b ? a : b;
+	uint64_t timeout = (uint64_t)rt.cfg->heartbeat_timeout_ms;
+
+	if (!v->r.idle[IDLE_ALL] || s->hb_out || s->state != SS_OPEN)
+		return;
+	uint64_t last = v->read_ms > v->write_ms ? v->read_ms : v->write_ms;
+	uint64_t ideal = last + (uint64_t)rt.cfg->idle_timeout_ms + timeout;
+	uint64_t least = v->now_ms + timeout / 2;
+	/* A very late look still leaves the peer half a timeout. */
+	heartbeat_send(io, s, ideal > least ? ideal : least);
 }
 
-uint64_t heartbeat_check(struct io_thread *io, struct session *s, uint64_t now)
+bool heartbeat_spoke_since(const struct session *s)
 {
-	struct idle_spec sp;
-	struct idle_result r;
-	uint64_t timeout = (uint64_t)rt.cfg->heartbeat_timeout_ms;
-	uint64_t next;
+	return s->reads != s->hb_reads;
+}
 
-	if (s->dead)
-		return 0;
-	spec_of(&sp);
-	idle_evaluate(&sp, &s->marks, s->last_read_ms, s->last_write_ms, now, &r);
-	if (r.idle[IDLE_READER]) {
-		pmq_log(PMQ_LOG_DEBUG, "session %llu from %s: nothing read for %d ms",
-		        (unsigned long long)s->id, s->peer, (int)rt.cfg->session_timeout_ms);
-		session_kill(io, s, CLOSE_IDLE);
-		return 0;
-	}
-	if (s->hb_out && now >= s->hb_deadline_ms) {
-		if (s->last_read_ms > s->hb_sent_ms) {
-			/* it spoke: alive */
-			session_set_flag(io, &s->hb_out, ST_SESS_HB_OUT, false);
-			s->hb_misses = 0;
-		} else {
-			s->hb_misses++;
-			stats_inc(&io->stats, ST_HB_MISSED);
-			if (s->hb_misses >= (uint32_t)rt.cfg->max_missed_heartbeats) {
-				pmq_log(PMQ_LOG_DEBUG, "session %llu from %s: %u heartbeats "
-				        "unanswered", (unsigned long long)s->id, s->peer,
-				        s->hb_misses);
-				session_kill(io, s, CLOSE_HEARTBEAT);
-				return 0;
-			}
-			if (s->state == SS_OPEN)
-				send_heartbeat(io, s, s->hb_deadline_ms + timeout);
-		}
-	}
-	if (r.idle[IDLE_ALL] && !s->hb_out && s->state == SS_OPEN) {
-		uint64_t last = s->last_read_ms > s->last_write_ms ? s->last_read_ms
-		                                                   : s->last_write_ms;
-		uint64_t ideal = last + (uint64_t)rt.cfg->idle_timeout_ms + timeout;
-		/* A very late check still leaves the peer half a timeout. */
-		send_heartbeat(io, s, ideal > now + timeout / 2 ? ideal : now + timeout / 2);
-	}
-	if (s->dead)
-		return 0;
-	if (!outq_empty(&s->out) &&
-	    now - s->out_since_ms >= (uint64_t)rt.cfg->write_timeout_ms) {
-		pmq_log(PMQ_LOG_DEBUG, "session %llu from %s: %zu bytes unwritten for %d ms: "
-		        "slow consumer", (unsigned long long)s->id, s->peer, s->out.bytes,
-		        (int)rt.cfg->write_timeout_ms);
-		session_kill(io, s, CLOSE_SLOW_CONSUMER);
-		return 0;
-	}
-	next = r.next_ms;
-	if (s->hb_out)
-		next = min64(next, s->hb_deadline_ms);
-	if (!outq_empty(&s->out))
-		next = min64(next, s->out_since_ms + (uint64_t)rt.cfg->write_timeout_ms);
-	return next > now ? next : now + 1;
+void heartbeat_run_over(struct io_thread *io, struct session *s)
+{
+	session_set_flag(io, &s->hb_out, ST_SESS_HB_OUT, false);
+	s->hb_misses = 0;
 }
 
 void heartbeat_on_answer(struct io_thread *io, struct session *s, int32_t opaque)
@@ -143,8 +86,7 @@ void heartbeat_on_answer(struct io_thread *io, struct session *s, int32_t opaque
 	uint32_t span = (uint32_t)s->hb_last - (uint32_t)s->hb_run_first;
 
 	if (s->hb_out && (uint32_t)opaque - (uint32_t)s->hb_run_first <= span) {
-		session_set_flag(io, &s->hb_out, ST_SESS_HB_OUT, false);
-		s->hb_misses = 0;
+		heartbeat_run_over(io, s);
 		stats_inc(&io->stats, ST_HB_ANSWERED);
 		return;
 	}

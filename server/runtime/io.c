@@ -32,7 +32,7 @@
 #include "actors/clock.h"
 #include "server/common/log.h"
 #include "server/runtime/dispatch.h"
-#include "server/runtime/heartbeat.h"
+#include "server/runtime/idle_policy.h"
 #include "server/runtime/session.h"
 
 #define IO_MAILBOX_CAPACITY 65536  /* answers + idle checks waiting; workers retry when full */
@@ -261,7 +261,7 @@ static void on_idle_check(struct io_thread *io, struct idle_timer *t)
 	uint64_t next = 0;
 
 	if (s && !s->dead && !io->draining)
-		next = heartbeat_check(io, s, io->now_ms);
+		next = idle_policy_check(io, s, io->now_ms);
 	if (next == 0 || s->dead) {
 		free(t); /* its session closed, is closing or was just killed */
 		return;

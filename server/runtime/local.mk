@@ -11,7 +11,10 @@ pulsemqd_SOURCES += \
 	server/runtime/session.h server/runtime/session.c \
 	server/runtime/io.h server/runtime/io.c \
 	server/runtime/dispatch.h server/runtime/dispatch.c \
+	server/runtime/idle_policy.h server/runtime/idle_policy.c \
+	server/runtime/dead_peer.h server/runtime/dead_peer.c \
 	server/runtime/heartbeat.h server/runtime/heartbeat.c \
+	server/runtime/slow_consumer.h server/runtime/slow_consumer.c \
 	server/runtime/timer.h server/runtime/timer.c \
 	server/runtime/request.h server/runtime/reqlife.h server/runtime/request.c \
 	server/runtime/progress.c server/runtime/views.c
@@ -31,7 +34,9 @@ RUNTIME_IT_TESTS = tests/integration/test_runtime_basic \
 	tests/integration/test_runtime_badinput \
 	tests/integration/test_runtime_limits \
 	tests/integration/test_runtime_shutdown \
-	tests/integration/test_runtime_churn
+	tests/integration/test_runtime_churn \
+	tests/integration/test_runtime_hb_order \
+	tests/integration/test_runtime_pause
 check_PROGRAMS += $(RUNTIME_IT_TESTS)
 TESTS += $(RUNTIME_IT_TESTS)
 noinst_HEADERS += tests/integration/rt_util.h
@@ -49,3 +54,7 @@ tests_integration_test_runtime_shutdown_SOURCES = tests/integration/test_runtime
 tests_integration_test_runtime_shutdown_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_runtime_churn_SOURCES = tests/integration/test_runtime_churn.c
 tests_integration_test_runtime_churn_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_runtime_hb_order_SOURCES = tests/integration/test_runtime_hb_order.c
+tests_integration_test_runtime_hb_order_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_runtime_pause_SOURCES = tests/integration/test_runtime_pause.c
+tests_integration_test_runtime_pause_LDADD = libpmqtest.la libpmqproto.la

@@ -23,7 +23,7 @@
 
 #include "server/common/log.h"
 #include "server/runtime/dispatch.h"
-#include "server/runtime/heartbeat.h"
+#include "server/runtime/idle_policy.h"
 #include "server/runtime/session.h"
 #include "server/common/textline.h"
 
@@ -132,7 +132,7 @@ int session_open(struct io_thread *io, int fd, const char *peer)
 	s->want_read = true;
 	s->last_read_ms = s->last_write_ms = s->out_since_ms = io->now_ms;
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
-	heartbeat_session_init(s);
+	idle_policy_init(s);
 	err = epoll_set(io, s, EPOLL_CTL_ADD, false);
 	if (err) {
 		slot_give_back(io, slot);
@@ -146,7 +146,7 @@ int session_open(struct io_thread *io, int fd, const char *peer)
 
 	t->msg.type = IOM_IDLE_CHECK;
 	t->msg.h = s->h;
-	t->deadline_ms = heartbeat_first_check(s);
+	t->deadline_ms = idle_policy_first_check(s);
 	post_timer(io, t);
 	pmq_log(PMQ_LOG_DEBUG, "session %llu from %s opened on IO thread %u",
 	        (unsigned long long)s->id, s->peer, io->idx);
@@ -388,6 +388,7 @@ void session_read(struct io_thread *io, struct session *s)
 		ssize_t n = read(s->fd, s->in + s->in_len, room);
 		if (n > 0) {
 			s->last_read_ms = io->now_ms;
+			s->reads++; /* orders reads against heartbeats (heartbeat.c) */
 			s->in_len += (size_t)n;
 			session_decode(io, s);
 			/* A short read drained the socket; the next byte brings

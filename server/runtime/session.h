@@ -50,6 +50,7 @@ struct session {
 	size_t reserved;                /* output bytes those may still add (gets) */
 
 	uint64_t last_read_ms;          /* any byte read */
+	uint64_t reads;                 /* reads that brought bytes, counted */
 	uint64_t last_write_ms;         /* any byte written */
 	uint64_t out_since_ms;          /* output pending and no progress since */
 	struct idle_marks marks;
@@ -58,6 +59,7 @@ struct session {
 	bool hb_out;                    /* one is outstanding */
 	uint32_t hb_misses;             /* in a row */
 	uint64_t hb_sent_ms, hb_deadline_ms;
+	uint64_t hb_reads;              /* reads when the last one was queued */
 	int32_t hb_run_first;           /* opaques of this unanswered run */
 	int32_t hb_last;
 	int32_t hb_next;                /* the session's own opaque sequence */

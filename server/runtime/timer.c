@@ -1,5 +1,5 @@
 /*
- * timerthread.c - the one timer thread: a hashed wheel of idle timers.
+ * timer.c - the one timer thread: a hashed wheel of idle timers.
  *
  * IO threads hand a session's idle_timer over through this thread's
  * mailbox (MPSC ring + eventfd, woken only while it sleeps); the thread
@@ -15,6 +15,14 @@
  *
  * A fired timer whose IO mailbox is full stays here and is retried a tick
  * later: this thread never blocks on an IO thread.
+ *
+ * Local pauses: before each sleep the thread publishes when it means to
+ * wake. Waking later than that by more than max_local_pause_ms means the
+ * whole process stood still (SIGSTOP, a VM pause, swap, a `debug sleep
+ * timer`): the thread records the time it resumed, and idle checks count no
+ * silence before it (idle_policy.c). An IO thread that finds the timer
+ * overdue by as much right now is inside such a pause, or just out of it
+ * before the timer could say so, and treats now as the resume.
  */
 #include <config.h>
 
@@ -58,6 +66,9 @@ struct timer_thread {
 	struct idle_timer owned;        /* list head: every timer in the wheel */
 	struct io_ctrl stop;
 	struct probe probe;      /* the watchdog's ping (probe.h) */
+	/* Read by IO threads (timer_pause_resumed_ms()). */
+	_Atomic uint64_t wake_ms;       /* when the thread means to wake next */
+	_Atomic uint64_t resumed_ms;    /* end of the last local pause; 0: none */
 };
 
 /* `debug sleep timer MS OPAQUE`: stop this thread, then answer h. */
@@ -196,6 +207,22 @@ static uint64_t periodic_post(uint64_t now)
 	return next;
 }
 
+/* Woke (or came back from a stall) more than max_local_pause_ms after it
+ * meant to: record the resume before any timer of that window fires, so
+ * every check it posts sees it. */
+static void pause_detect(struct timer_thread *tt, uint64_t now)
+{
+	uint64_t limit = (uint64_t)rt.cfg->max_local_pause_ms;
+	uint64_t wake = atomic_load_explicit(&tt->wake_ms, memory_order_relaxed);
+
+	if (limit == 0 || now <= wake + limit)
+		return;
+	atomic_store_explicit(&tt->resumed_ms, now, memory_order_release);
+	pmq_log(PMQ_LOG_WARN, "timer thread woke %llu ms late (the process was paused?): "
+	        "no session is judged on silence before now; idle ones get a heartbeat first",
+	        (unsigned long long)(now - wake));
+}
+
 static void *timer_main(void *arg)
 {
 	struct timer_thread *tt = arg;
@@ -208,6 +235,7 @@ static void *timer_main(void *arg)
 
 		if (wheel_count(tt->wheel) > 0 && timeout > rt.cfg->tick_ms)
 			timeout = rt.cfg->tick_ms;
+		atomic_store_explicit(&tt->wake_ms, now + (uint64_t)timeout, memory_order_relaxed);
 		if (timeout > 0 && mailbox_prepare_sleep(tt->mb)) {
 			struct pollfd pfd = { .fd = mailbox_fd(tt->mb), .events = POLLIN };
 			poll(&pfd, 1, timeout);
@@ -215,6 +243,7 @@ static void *timer_main(void *arg)
 		}
 		take_mail(tt);
 		now = clock_now_ms();
+		pause_detect(tt, now);
 		wheel_advance(tt->wheel, now);
 		if (now >= next_due)
 			next_due = periodic_post(now);
@@ -234,6 +263,8 @@ int timer_create_thread(struct timer_thread **out)
 	tt->stop.msg.type = IOM_CTRL;
 	tt->stop.op = IOC_TIMER_STOP;
 	probe_init(&tt->probe);
+	atomic_init(&tt->wake_ms, clock_now_ms() + TIMER_IDLE_WAKE_MS);
+	atomic_init(&tt->resumed_ms, 0);
 	err = mailbox_create(&tt->mb, TIMER_MAILBOX_CAPACITY);
 	if (!err)
 		err = wheel_create(&tt->wheel, (unsigned)rt.cfg->wheel_slots,
@@ -265,6 +296,16 @@ bool timer_post(struct timer_thread *tt, struct idle_timer *t)
 bool timer_post_msg(struct timer_thread *tt, struct io_msg *m)
 {
 	return mailbox_post(tt->mb, m);
+}
+
+uint64_t timer_pause_resumed_ms(struct timer_thread *tt, uint64_t now)
+{
+	uint64_t limit = (uint64_t)rt.cfg->max_local_pause_ms;
+	uint64_t wake = atomic_load_explicit(&tt->wake_ms, memory_order_relaxed);
+
+	if (limit != 0 && now > wake + limit)
+		return now; /* paused right now, or the timer has yet to notice */
+	return atomic_load_explicit(&tt->resumed_ms, memory_order_acquire);
 }
 
 struct probe *timer_probe(struct timer_thread *tt)

@@ -4,7 +4,9 @@
  *
  * Promises: the timer never looks at a session and never runs broker work
  * itself: it posts idle checks to the owning IO thread and submits periodic
- * work to a pool; it never blocks on another thread.
+ * work to a pool; it never blocks on another thread. It notices a local
+ * pause (waking more than max_local_pause_ms late) before it fires any
+ * timer of that window.
  */
 #ifndef PMQ_TIMER_H
 #define PMQ_TIMER_H
@@ -22,6 +24,10 @@ int timer_create_thread(struct timer_thread **out);
 bool timer_post(struct timer_thread *tt, struct idle_timer *t);
 /* Any thread: post a ping (liveness.c); false when the mailbox is full. */
 bool timer_post_msg(struct timer_thread *tt, struct io_msg *m);
+/* IO threads: the end of the last local pause (the timer woke later than
+ * it meant by more than max_local_pause_ms), or now_ms when the timer is
+ * that late right now; 0 when there was none. */
+uint64_t timer_pause_resumed_ms(struct timer_thread *tt, uint64_t now_ms);
 struct probe *timer_probe(struct timer_thread *tt);
 /* `debug sleep timer MS`: the timer thread stops for ms, then answers
  * `result 200 0 OPAQUE` to session h. false: mailbox full or ENOMEM. */

@@ -145,6 +145,31 @@ static void test_helpers(void)
 	IS_BYTES(out, n, "value 1048576 12\r\n", "pmq_encode_value_head");
 }
 
+/* The broker's own heartbeat: the same bytes as pmq_encode() of a version,
+ * and a client's decoder reads it back as one. */
+static void test_version(void)
+{
+	const int32_t ops[] = { 1, 42, INT32_MAX, -1, INT32_MIN };
+
+	size_t n = pmq_encode_version(out, sizeof(out), 42);
+	IS_BYTES(out, n, "version 42\r\n", "pmq_encode_version");
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		struct pmq_msg m = { .cmd = PMQ_CMD_VERSION, .opaque = ops[i] };
+		char via_msg[64];
+		struct pmq_msg back;
+		struct pmq_decode_error err;
+		size_t used = 0, k = pmq_encode(via_msg, sizeof(via_msg), &m);
+
+		n = pmq_encode_version(out, sizeof(out), ops[i]);
+		is_mem(out, n, via_msg, k, "version %d: as pmq_encode() writes it", (int)ops[i]);
+		ok(dec(true, out, n, &back, &used, &err) == PMQ_DECODE_OK && used == n &&
+		   back.cmd == PMQ_CMD_VERSION && back.opaque == ops[i],
+		   "version %d: decodes as a response with its opaque", (int)ops[i]);
+	}
+	ok(pmq_encode_version(NULL, 0, INT32_MIN) == sizeof("version -2147483648\r\n") - 1,
+	   "pmq_encode_version measures with cap 0");
+}
+
 /* snprintf semantics: the needed length whatever the cap, nothing past cap. */
 static void test_small_caps(void)
 {
@@ -172,6 +197,7 @@ int main(void)
 	test_canonical();
 	test_built();
 	test_helpers();
+	test_version();
 	test_small_caps();
 	return done_testing();
 }
