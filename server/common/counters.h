@@ -109,6 +109,9 @@ const char *close_reason_name(enum close_reason r);
 	X(REPLIES_DROPPED, SYSTEM, NONE, COUNTER, "", "replies_dropped", \
 	  "pulsemq_replies_dropped_total", "", \
 	  "Answers a worker could not hand to an IO thread in time.") \
+	X(LOCAL_PAUSES, SYSTEM, NONE, COUNTER, "", "local_pauses", \
+	  "pulsemq_local_pauses_total", "", \
+	  "Times the timer thread woke more than max_local_pause_ms late (a paused process).") \
 	/* Gauges: sessions in a state now (+1 on entry, -1 on exit, by the \
 	 * owning IO thread; the sum over blocks is the figure). */ \
 	X(SESS_OPEN, SYSTEM, NONE, GAUGE, "", "sessions_open", "pulsemq_sessions", "state=\"open\"", \

@@ -218,6 +218,7 @@ static void pause_detect(struct timer_thread *tt, uint64_t now)
 	if (limit == 0 || now <= wake + limit)
 		return;
 	atomic_store_explicit(&tt->resumed_ms, now, memory_order_release);
+	stats_inc(&rt.shared, ST_LOCAL_PAUSES);
 	pmq_log(PMQ_LOG_WARN, "timer thread woke %llu ms late (the process was paused?): "
 	        "no session is judged on silence before now; idle ones get a heartbeat first",
 	        (unsigned long long)(now - wake));

@@ -186,6 +186,7 @@ int main(void)
 	ok(td_stat(d.port, "", "heartbeats_missed") >= MISSES, "stats: heartbeats_missed >= %d",
 	   MISSES);
 	ok(log_has(d.log_path, "ms late"), "the log says the timer thread woke late");
+	ok(td_stat(d.port, "", "local_pauses") >= 1, "stats: local_pauses counts the pause");
 
 	for (int i = 0; i < CLIENTS; i++) {
 		close(c[i].r.fd);
