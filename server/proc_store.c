@@ -47,6 +47,16 @@ static void log_put_failure(const char *topic, int tl, int32_t part, const char 
 	        "not logged)", tl, topic, part, err, q);
 }
 
+/* An answer line holds this much of a store error; the store keeps its
+ * start and its end, where the errno text is (store_err_shorten). */
+#define REPLY_ERR_BYTES 900
+
+static void reply_not_stored(struct pmq_request *req, int code, char *err)
+{
+	store_err_shorten(err, REPLY_ERR_BYTES);
+	request_reply_resultf(req, code, "the message was not stored: %s", err);
+}
+
 static void proc_put(struct pmq_request *req, void *ctx)
 {
 	const struct pmq_msg *m = request_msg(req);
@@ -100,7 +110,7 @@ static void proc_put(struct pmq_request *req, void *ctx)
 		                            sizeof err);
 	if (rc != 0) {
 		log_put_failure(tn, tl, part, err);
-		request_reply_resultf(req, 500, "the message was not stored: %s", err);
+		reply_not_stored(req, 500, err);
 		goto failed;
 	}
 
@@ -163,6 +173,7 @@ static void proc_get(struct pmq_request *req, void *ctx)
 	if (rc != 0) {
 		pmq_log(PMQ_LOG_ERROR, "get from %.*s-%" PRId32 ": %s", (int)m->topic.len,
 		        m->topic.ptr, m->partition, err);
+		store_err_shorten(err, REPLY_ERR_BYTES);
 		request_reply_resultf(req, 500, "%s", err);
 	} else if (r.status == STORE_READ_OK) {
 		atomic_fetch_add(&store_svc.get_bytes, r.len);

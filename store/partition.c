@@ -63,12 +63,12 @@ int segment_create(struct store *st, const char *dir, int64_t start,
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "cannot create segment %s: %s", path, strerror(e));
+		store_errf(err, errlen, e, "cannot create segment %s", path);
 		return -e;
 	}
 	int rc = store_sync_dir(st, dir);
 	if (rc != 0) {
-		snprintf(err, errlen, "cannot sync directory %s: %s", dir, strerror(-rc));
+		store_errf(err, errlen, -rc, "cannot sync directory %s", dir);
 		unlink(path);
 		close(fd);
 		return rc;
@@ -220,8 +220,8 @@ static int do_roll(struct store_partition *p, char *err, size_t errlen)
 	if (last->reserved > last->size) {
 		if (ftruncate(last->fd, (off_t)last->size) != 0) {
 			int e = errno;
-			snprintf(err, errlen, "cannot truncate %s/%s before rolling over: %s",
-			         p->dir, last->name, strerror(e));
+			store_errf(err, errlen, e, "cannot truncate %s/%s before rolling over",
+			           p->dir, last->name);
 			return -e;
 		}
 		last->reserved = last->size;
@@ -229,8 +229,8 @@ static int do_roll(struct store_partition *p, char *err, size_t errlen)
 	if (p->st->io.fsync(last->fd) != 0) {
 		int e = errno;
 		atomic_fetch_add(&p->st->fsync_errors, 1);
-		snprintf(err, errlen, "fsync of %s/%s before rolling over failed: %s", p->dir,
-		         last->name, strerror(e));
+		store_errf(err, errlen, e, "fsync of %s/%s before rolling over failed", p->dir,
+		           last->name);
 		p->failed = -e;
 		return -e;
 	}
@@ -289,8 +289,8 @@ int store_partition_append(struct store_partition *p, int32_t flag, const void *
 	}
 	rc = do_reserve(p, s, (int64_t)total);
 	if (rc != 0) {
-		snprintf(err, errlen, "no space for a %zu-byte record in %s/%s: %s", total, p->dir,
-		         s->name, strerror(-rc));
+		store_errf(err, errlen, -rc, "no space for a %zu-byte record in %s/%s", total,
+		           p->dir, s->name);
 		goto out_unlock;
 	}
 	out->msgid = msgid_next(&p->st->ids, msgid_now_ms());
@@ -299,7 +299,7 @@ int store_partition_append(struct store_partition *p, int32_t flag, const void *
 	store_record_header(rec, out->msgid, flag, payload, len);
 	rc = write_all(p->st, s->fd, rec, total, (off_t)s->size);
 	if (rc != 0) {
-		snprintf(err, errlen, "write to %s/%s failed: %s", p->dir, s->name, strerror(-rc));
+		store_errf(err, errlen, -rc, "write to %s/%s failed", p->dir, s->name);
 		/* Cut what may have reached the file; the next append writes at
 		 * the same place anyway, and recovery would cut it by checksum. */
 		if (ftruncate(s->fd, (off_t)s->size) == 0)
@@ -363,8 +363,7 @@ int store_partition_flush(struct store_partition *p, int64_t *flushed, char *err
 		if (p->st->io.fsync(segs[i]->fd) != 0) {
 			rc = -errno;
 			atomic_fetch_add(&p->st->fsync_errors, 1);
-			snprintf(err, errlen, "fsync of %s/%s failed: %s", p->dir, segs[i]->name,
-			         strerror(-rc));
+			store_errf(err, errlen, -rc, "fsync of %s/%s failed", p->dir, segs[i]->name);
 		} else {
 			atomic_fetch_add(&p->st->fsyncs, 1);
 		}
@@ -478,8 +477,7 @@ int store_partition_read(struct store_partition *p, int64_t offset, void *buf, s
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
-			snprintf(err, errlen, "read of %s/%s failed: %s", p->dir, s->name,
-			         strerror(-rc));
+			store_errf(err, errlen, -rc, "read of %s/%s failed", p->dir, s->name);
 			break;
 		}
 		if (n == 0) {
@@ -533,7 +531,7 @@ int store_partition_expire(struct store_partition *p, time_t cutoff, char *err, 
 			break;
 		if (fstat(s->fd, &sb) != 0) {
 			rc = -errno;
-			snprintf(err, errlen, "cannot stat %s/%s: %s", p->dir, s->name, strerror(-rc));
+			store_errf(err, errlen, -rc, "cannot stat %s/%s", p->dir, s->name);
 			break;
 		}
 		if (sb.st_mtime >= cutoff)
@@ -541,7 +539,7 @@ int store_partition_expire(struct store_partition *p, time_t cutoff, char *err, 
 		path_join(path, sizeof path, p->dir, s->name);
 		if (unlink(path) != 0) {
 			rc = -errno;
-			snprintf(err, errlen, "cannot delete %s: %s", path, strerror(-rc));
+			store_errf(err, errlen, -rc, "cannot delete %s", path);
 			break;
 		}
 		memmove(p->segs, p->segs + 1, (p->nsegs - 1) * sizeof *p->segs);

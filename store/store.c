@@ -19,10 +19,13 @@
 #include "store/store_priv.h"
 
 #define STORE_LOCK_FILE "pulsemq.lock"
+/* A notice names a partition directory and a file: room for both under
+ * the longest data_dir. */
+#define STORE_NOTICE_BYTES 4096
 
 void store_notice(struct store *st, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[STORE_NOTICE_BYTES];
 	va_list ap;
 	if (!st->notice)
 		return;
@@ -30,6 +33,43 @@ void store_notice(struct store *st, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	st->notice(st->notice_ctx, msg);
+}
+
+void store_errf(char *err, size_t errlen, int e, const char *fmt, ...)
+{
+	char tail[160] = "";
+	va_list ap;
+	if (errlen == 0)
+		return;
+	int t = snprintf(tail, sizeof tail, ": %s", strerror(e));
+	size_t tlen = t < 0 ? 0 : (size_t)t >= sizeof tail ? sizeof tail - 1 : (size_t)t;
+	if (tlen + 4 >= errlen) {
+		/* room for the errno text only */
+		snprintf(err, errlen, "%s", tlen >= 2 ? tail + 2 : "");
+		return;
+	}
+	size_t room = errlen - tlen; /* for the formatted part and its NUL */
+	va_start(ap, fmt);
+	int n = vsnprintf(err, room, fmt, ap);
+	va_end(ap);
+	size_t used = n < 0 ? 0 : (size_t)n;
+	if (used >= room) {
+		used = room - 1;
+		memcpy(err + used - 3, "...", 3);
+	}
+	memcpy(err + used, tail, tlen + 1);
+}
+
+void store_err_shorten(char *err, size_t max)
+{
+	size_t len = strlen(err);
+	if (max < 8 || len < max)
+		return;
+	/* A third for the start (what failed), the rest for the end (the
+	 * file and the errno text). */
+	size_t head = (max - 1) / 3, tail = max - 1 - head - 3;
+	memcpy(err + head, "...", 3);
+	memmove(err + head + 3, err + len - tail, tail + 1);
 }
 
 int store_sync_dir(struct store *st, const char *dir)
@@ -143,8 +183,7 @@ static int load_partitions(struct store *st, char *err, size_t errlen)
 	int rc = 0;
 	if (!d) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot open data directory %s: %s", st->data_dir,
-		         strerror(-rc));
+		store_errf(err, errlen, -rc, "cannot open data directory %s", st->data_dir);
 		return rc;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -223,18 +262,23 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	if (strlen(st->data_dir) > STORE_DATA_DIR_MAX) {
+		snprintf(err, errlen, "data directory path of %zu bytes is too long: at most %d",
+		         strlen(st->data_dir), STORE_DATA_DIR_MAX);
+		store_close(st);
+		return -ENAMETOOLONG;
+	}
 
 	rc = mkdir_p(st->data_dir);
 	if (rc != 0) {
-		snprintf(err, errlen, "cannot create data directory %s: %s", st->data_dir,
-		         strerror(-rc));
+		store_errf(err, errlen, -rc, "cannot create data directory %s", st->data_dir);
 		goto fail;
 	}
 	snprintf(path, sizeof path, "%s/%s", st->data_dir, STORE_LOCK_FILE);
 	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (st->lock_fd < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot open lock file %s: %s", path, strerror(-rc));
+		store_errf(err, errlen, -rc, "cannot open lock file %s", path);
 		goto fail;
 	}
 	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -244,7 +288,7 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
 			snprintf(err, errlen, "data directory %s is in use by another process "
 			         "(%s is locked)", st->data_dir, path);
 		} else {
-			snprintf(err, errlen, "cannot lock %s: %s", path, strerror(-rc));
+			store_errf(err, errlen, -rc, "cannot lock %s", path);
 		}
 		goto fail;
 	}
@@ -357,13 +401,12 @@ int store_partition_open(struct store *st, const char *topic, size_t len, int32_
 	}
 	if (mkdir(p->dir, 0755) != 0 && errno != EEXIST) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot create partition directory %s: %s", p->dir,
-		         strerror(-rc));
+		store_errf(err, errlen, -rc, "cannot create partition directory %s", p->dir);
 		goto out;
 	}
 	rc = store_sync_dir(st, st->data_dir);
 	if (rc != 0) {
-		snprintf(err, errlen, "cannot sync %s: %s", st->data_dir, strerror(-rc));
+		store_errf(err, errlen, -rc, "cannot sync %s", st->data_dir);
 		goto out;
 	}
 	rc = partition_recover(p, err, errlen);

@@ -38,8 +38,14 @@
 
 #include "store/io.h"
 
-/* Bytes of English an error message may take (store functions' err). */
-#define STORE_ERR_BYTES 256
+/* Bytes of English an error message may take (store functions' err).
+ * The longest names a partition directory twice and two segment files:
+ * under a data_dir of STORE_DATA_DIR_MAX bytes that is about 1600 bytes.
+ * A message cut to a smaller buffer keeps its errno text (store_errf). */
+#define STORE_ERR_BYTES 2048
+/* Longest data_dir path, so that every message fits STORE_ERR_BYTES
+ * (the daemon's data_dir setting holds 1023 bytes). */
+#define STORE_DATA_DIR_MAX 1023
 
 struct store;
 struct store_partition;
@@ -154,6 +160,11 @@ int store_partition_nearest(struct store_partition *p, int64_t offset, int64_t *
 
 /* First start and readable end. */
 void store_partition_bounds(struct store_partition *p, int64_t *first, int64_t *end);
+
+/* Shortens a message in err (formatted by the store) to fit max bytes
+ * with its NUL, keeping its start and its end, where the errno text is:
+ * for callers that must put it in a smaller buffer (an answer line). */
+void store_err_shorten(char *err, size_t max);
 
 /* Deletes whole segments, oldest first and never the last one, whose file
  * was last modified before cutoff. Returns how many were deleted, or

@@ -101,6 +101,11 @@ int partition_recover(struct store_partition *p, char *err, size_t errlen);
 
 void store_notice(struct store *st, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* snprintf of fmt, then ": <strerror(e)>". When it does not fit, the
+ * formatted part is cut ("...") and the errno text stays whole: it is
+ * what tells an operator what went wrong. */
+void store_errf(char *err, size_t errlen, int e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* fsync of a directory (so a created or removed name survives a crash). */
 int store_sync_dir(struct store *st, const char *dir);
 
