@@ -106,6 +106,7 @@ static const struct config_key keys[] = {
 	BOOL("auto_create_topics", auto_create_topics, "yes", "create a topic on its first put"),
 	I32("num_partitions", num_partitions, "1", PARTITIONS_MIN, PARTITIONS_MAX, "partitions of a new topic"),
 	SIZE("segment_bytes", segment_bytes, "1G", SEGMENT_MIN, SEGMENT_MAX, "a segment file rolls over at this size"),
+	I32("max_open_files", max_open_files, "0", 0, 10000000, "segment files kept open at most, least recently used closed first; 0 = a quarter of RLIMIT_NOFILE"),
 	ENUM("flush_mode", flush_mode, enum pmq_flush_mode, "sync", flush_modes, "sync: a put is answered after fsync (group commit); async: at once"),
 	I32("flush_threshold", flush_threshold, "1000", 0, FLUSH_THRESHOLD_MAX, "async: fsync after this many messages (0 = every message)"),
 	I32("flush_interval_ms", flush_interval_ms, "1000", 1, 3600000, "async: fsync at least this often"),

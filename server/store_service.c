@@ -51,6 +51,7 @@ int store_service_start(const struct pmq_config *cfg)
 		.topic_segment_bytes = topic_segment_bytes,
 		.topic_ctx = (void *)cfg,
 		.notice = store_notice_log,
+		.max_open_files = cfg->max_open_files,
 	};
 	int rc;
 
@@ -75,8 +76,9 @@ int store_service_start(const struct pmq_config *cfg)
 	}
 	struct store_stats s;
 	store_get_stats(store_svc.st, &s);
-	pmq_log(PMQ_LOG_INFO, "store: %" PRIu64 " partitions in %s, flush_mode %s", s.partitions,
-	        cfg->data_dir, cfg->flush_mode == PMQ_FLUSH_SYNC ? "sync" : "async");
+	pmq_log(PMQ_LOG_INFO, "store: %" PRIu64 " partitions in %s, flush_mode %s, up to %"
+	        PRIu64 " segment files open", s.partitions, cfg->data_dir,
+	        cfg->flush_mode == PMQ_FLUSH_SYNC ? "sync" : "async", s.max_open_files);
 	return 0;
 fail:
 	store_close(store_svc.st);
@@ -174,6 +176,9 @@ size_t store_service_stats(char *buf, size_t cap)
 		{ "store_segments", s.segments },
 		{ "store_truncated_bytes", s.truncated_bytes },
 		{ "store_segments_deleted", s.segments_deleted },
+		{ "store_open_files", s.open_files },
+		{ "store_max_open_files", s.max_open_files },
+		{ "store_file_opens", s.file_opens },
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0] && n < cap; i++) {
 		int w = snprintf(buf + n, cap - n, "%s %" PRIu64 "\r\n", rows[i].k, rows[i].v);

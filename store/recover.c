@@ -64,19 +64,23 @@ static int load_segments(struct store_partition *p, char *err, size_t errlen)
 		int64_t start;
 		if (!parse_segment_name(de->d_name, &start))
 			continue; /* not ours (MetaQ leaves none of its own here) */
-		int fd = openat(dirfd(d), de->d_name, O_RDWR | O_CLOEXEC);
+		/* By name: the descriptor cache opens the file when it is used,
+		 * so a partition of any number of segments costs no fd here. */
 		struct stat sb;
-		if (fd < 0 || fstat(fd, &sb) != 0) {
+		if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0) {
 			rc = -errno;
 			snprintf(err, errlen, "cannot open segment %s/%s: %s", p->dir, de->d_name,
 			         strerror(-rc));
-			if (fd >= 0)
-				close(fd);
 			break;
 		}
-		struct store_segment *s = segment_new(start, fd);
+		if (!S_ISREG(sb.st_mode)) {
+			rc = -EINVAL;
+			snprintf(err, errlen, "segment %s/%s is not a regular file; move it away "
+			         "and restart", p->dir, de->d_name);
+			break;
+		}
+		struct store_segment *s = segment_new(p, start);
 		if (!s) {
-			close(fd);
 			rc = -ENOMEM;
 			snprintf(err, errlen, "out of memory");
 			break;
@@ -129,7 +133,7 @@ static int read_at(int fd, unsigned char *buf, size_t len, int64_t pos)
 
 /* Scans the last segment; *valid = bytes of whole records, *last_id = the
  * last record's id (0 if none), *why = what stopped the scan early. */
-static int scan_segment(struct store_segment *s, int64_t *valid, int64_t *last_id,
+static int scan_segment(struct store_segment *s, int fd, int64_t *valid, int64_t *last_id,
                         enum store_record_check *why, char *err, size_t errlen,
                         const char *dir)
 {
@@ -171,7 +175,7 @@ static int scan_segment(struct store_segment *s, int64_t *valid, int64_t *last_i
 				cap = need;
 				want = need;
 			}
-			rc = read_at(s->fd, buf, want, pos);
+			rc = read_at(fd, buf, want, pos);
 			if (rc != 0) {
 				snprintf(err, errlen, "cannot read %s/%s: %s", dir, s->name, strerror(-rc));
 				break;
@@ -221,7 +225,7 @@ int partition_recover(struct store_partition *p, char *err, size_t errlen)
 		return rc;
 	if (p->nsegs == 0) {
 		struct store_segment *s;
-		rc = segment_create(p->st, p->dir, 0, &s, err, errlen);
+		rc = segment_create(p, 0, &s, err, errlen);
 		if (rc != 0)
 			return rc;
 		rc = partition_push_segment(p, s);
@@ -232,25 +236,28 @@ int partition_recover(struct store_partition *p, char *err, size_t errlen)
 		}
 	}
 	last = p->segs[p->nsegs - 1];
+	int fd = segment_pin(last, err, errlen);
+	if (fd < 0)
+		return fd;
 
 	int64_t valid, last_id;
 	enum store_record_check why;
-	rc = scan_segment(last, &valid, &last_id, &why, err, errlen, p->dir);
+	rc = scan_segment(last, fd, &valid, &last_id, &why, err, errlen, p->dir);
 	if (rc != 0)
-		return rc;
+		goto out;
 	if (valid < last->size) {
 		int64_t torn_end;
-		rc = nonzero_end(last->fd, valid, last->size, &torn_end);
+		rc = nonzero_end(fd, valid, last->size, &torn_end);
 		if (rc != 0) {
 			snprintf(err, errlen, "cannot read %s/%s: %s", p->dir, last->name,
 			         strerror(-rc));
-			return rc;
+			goto out;
 		}
-		if (ftruncate(last->fd, (off_t)valid) != 0 || p->st->io.fsync(last->fd) != 0) {
+		if (ftruncate(fd, (off_t)valid) != 0 || p->st->io.fsync(fd) != 0) {
 			rc = -errno;
 			snprintf(err, errlen, "cannot truncate the torn tail of %s/%s: %s", p->dir,
 			         last->name, strerror(-rc));
-			return rc;
+			goto out;
 		}
 		/* Only zeros after the records: space reserved by the last run,
 		 * nothing was lost. Otherwise a record was being written. */
@@ -269,5 +276,7 @@ int partition_recover(struct store_partition *p, char *err, size_t errlen)
 	if (last_id != 0)
 		msgid_seed(&p->st->ids, last_id);
 	p->written_end = p->flushed_end = last->start + last->size;
-	return 0;
+out:
+	segment_unpin(last);
+	return rc;
 }

@@ -257,6 +257,7 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
 	st->io = o->io ? *o->io : store_io_default;
 	msgid_init(&st->ids, o->broker_id);
 	pthread_rwlock_init(&st->map_lock, NULL);
+	files_init(&st->files, o->max_open_files > 0 ? (size_t)o->max_open_files : 0);
 	if (!st->data_dir) {
 		store_close(st);
 		snprintf(err, errlen, "out of memory");
@@ -319,6 +320,7 @@ void store_close(struct store *st)
 	}
 	if (st->lock_fd >= 0)
 		close(st->lock_fd); /* releases the flock */
+	files_destroy(&st->files);
 	msgid_destroy(&st->ids);
 	pthread_rwlock_destroy(&st->map_lock);
 	free(st->data_dir);
@@ -337,6 +339,11 @@ void store_get_stats(struct store *st, struct store_stats *s)
 	s->truncated_bytes = atomic_load(&st->truncated_bytes);
 	s->segments_deleted = atomic_load(&st->segments_deleted);
 	s->partitions = atomic_load(&st->npartitions);
+	s->file_opens = atomic_load(&st->files.opens);
+	pthread_mutex_lock(&st->files.lock);
+	s->open_files = st->files.open;
+	s->max_open_files = st->files.max;
+	pthread_mutex_unlock(&st->files.lock);
 	s->segments = 0;
 	pthread_rwlock_rdlock(&st->map_lock);
 	for (size_t b = 0; b < STORE_TOPIC_BUCKETS; b++)

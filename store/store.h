@@ -20,12 +20,17 @@
  *    The zeros after the last record are cut at store_close() and, after a
  *    crash, by recovery.
  *  - After a failed fsync a partition refuses appends until the store is
- *    reopened: what the page cache holds is then unknown (fsyncgate).
+ *    reopened: what the page cache holds is then unknown (fsyncgate). A
+ *    flush that cannot open a segment file to sync it fails the same way.
  *  - store_open() recovers: segments must line up (start + size == next
  *    start) or the open fails naming the files; the last segment of each
  *    partition is scanned record by record and a torn tail is truncated.
  *  - The data directory is locked (flock on data_dir/pulsemq.lock): a
  *    second store_open() on it fails with -EBUSY while the first is open.
+ *  - Bounded by disk, not by file descriptors: segment files are opened
+ *    when used and closed again by an LRU cache of at most max_open_files
+ *    idle descriptors, so any number of partitions and segments opens and
+ *    serves under the RLIMIT_NOFILE the process started with.
  */
 #ifndef PMQ_STORE_H
 #define PMQ_STORE_H
@@ -61,6 +66,10 @@ struct store_options {
 	void (*notice)(void *ctx, const char *msg);
 	void *notice_ctx;
 	const struct store_io *io;   /* NULL: the real syscalls */
+	/* Idle segment descriptors kept open at most (0: a quarter of
+	 * RLIMIT_NOFILE). Descriptors in use are never closed, so the count
+	 * may pass this while that many reads and writes run at once. */
+	int64_t max_open_files;
 };
 
 struct store_stats {
@@ -75,6 +84,9 @@ struct store_stats {
 	uint64_t segments_deleted;   /* by retention */
 	uint64_t partitions;
 	uint64_t segments;
+	uint64_t open_files;         /* segment descriptors open now */
+	uint64_t max_open_files;     /* the cache's bound in effect */
+	uint64_t file_opens;         /* segment files opened again on demand */
 };
 
 /* Opens (creating data_dir when missing), locks and recovers the store.

@@ -1,6 +1,9 @@
 /*
- * test_store_limits.c - the store's bounds against the real daemon: a deep
- * data_dir does not cut the file names out of the log.
+ * test_store_limits.c - the store's bounds against the real daemon:
+ * any number of topics and segments served and recovered under a small
+ * RLIMIT_NOFILE (segment files are opened on demand, max_open_files);
+ * an idle topic reserves a page, not a MiB; and a deep data_dir does not
+ * cut the file names out of the log.
  */
 #include <config.h>
 
@@ -16,6 +19,23 @@
 #include "tests/tap.h"
 
 #define T_MS 10000 /* only guards against hangs (sanitizer builds are slow) */
+/* The daemon itself takes about 15 descriptors (log, lock, epoll and
+ * eventfds of the IO threads, listeners): 64 leaves 16 segment files
+ * (a quarter) and room for connections, and is far below the segments
+ * and topics this test makes. */
+#define LOW_NOFILE 64
+#define MANY_TOPICS 100
+#define MANY_SEGMENTS 300
+/* A 40-byte payload is a 60-byte record: with segment_bytes = 64 every
+ * record has a segment of its own. */
+#define PAYLOAD40 "0123456789012345678901234567890123456789"
+#define REC60 60
+
+static void diag_body(const struct td_conn *c)
+{
+	diag("  response %d: '%.*s'", c->msg.code,
+	     (int)(c->msg.body.len > 300 ? 300 : c->msg.body.len), c->msg.body.ptr);
+}
 
 static int put(struct td_conn *c, const char *topic, int part, const char *payload)
 {
@@ -29,6 +49,16 @@ static int put(struct td_conn *c, const char *topic, int part, const char *paylo
 	return c->msg.code;
 }
 
+/* get TOPIC g PART OFF MAX: 200 for a value (body in c->msg), else the code. */
+static int get(struct td_conn *c, const char *topic, int part, int64_t off, int max)
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof buf, "get %s g %d %" PRId64 " %d 1\r\n", topic, part, off, max);
+	if (td_roundtrip(c, buf, (size_t)n, T_MS) != 1)
+		return -1;
+	return c->msg.cmd == PMQ_CMD_VALUE ? 200 : c->msg.code;
+}
+
 static char *read_log(const struct td_daemon *d)
 {
 	FILE *f = fopen(d->log_path, "r");
@@ -38,6 +68,104 @@ static char *read_log(const struct td_daemon *d)
 	if (f)
 		fclose(f);
 	return buf;
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* Reads every record of topic-part (records of REC60 bytes from 0) back. */
+static bool read_back(struct td_conn *c, const char *topic, int part, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int code = get(c, topic, part, (int64_t)i * REC60, 1000);
+		if (code != 200 || c->msg.body.len != REC60 ||
+		    memcmp(c->msg.body.ptr + 20, PAYLOAD40, 40) != 0) {
+			diag("record %d of %s-%d: get answered %d", i, topic, part, code);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void test_low_nofile(void)
+{
+	struct td_daemon d;
+	struct td_conn c;
+	struct td_opts o = { .nofile = LOW_NOFILE };
+	const char *settings[] = { "segment_bytes=64", NULL };
+	char t[32];
+
+	if (td_start_opts(&d, &o, settings) != 0)
+		bail_out("cannot start pulsemqd under RLIMIT_NOFILE %d", LOW_NOFILE);
+	td_conn_init(&c, td_connect(d.port));
+	is(td_stat(d.port, "", "store_max_open_files"), LOW_NOFILE / 4,
+	   "max_open_files = 0: a quarter of RLIMIT_NOFILE");
+
+	int code = 0, i;
+	for (i = 0; i < MANY_TOPICS && (code = put(&c, (snprintf(t, sizeof t, "many%d", i), t), 0,
+	                                             PAYLOAD40)) == 200; i++)
+		;
+	if (!ok(i == MANY_TOPICS, "%d topics under RLIMIT_NOFILE %d (got %d)", MANY_TOPICS,
+	        LOW_NOFILE, i))
+		diag_body(&c);
+	for (i = 0; i < MANY_SEGMENTS && (code = put(&c, "segs", 0, PAYLOAD40)) == 200; i++)
+		;
+	if (!ok(i == MANY_SEGMENTS, "%d segments of one partition (got %d)", MANY_SEGMENTS, i))
+		diag_body(&c);
+	ok(read_back(&c, "segs", 0, MANY_SEGMENTS), "every record reads back");
+	long long open = td_stat(d.port, "", "store_open_files");
+	ok(open >= 0 && open <= LOW_NOFILE / 4, "at most max_open_files stay open (%lld)", open);
+	td_conn_free(&c);
+	is(td_stop(&d, T_MS), 0, "clean stop");
+
+	/* Recovery opens no more files than the cache holds. */
+	if (!ok(td_restart(&d, settings) == 0, "restart on %d partitions and %d segments under "
+	        "RLIMIT_NOFILE %d", MANY_TOPICS + 1, MANY_TOPICS + MANY_SEGMENTS, LOW_NOFILE))
+		bail_out("cannot restart pulsemqd under a low RLIMIT_NOFILE");
+	td_conn_init(&c, td_connect(d.port));
+	is(td_stat(d.port, "", "store_partitions"), MANY_TOPICS + 1, "every partition is back");
+	ok(read_back(&c, "segs", 0, MANY_SEGMENTS), "every record reads back after the restart");
+	bool all = true;
+	for (i = 0; i < MANY_TOPICS; i++) {
+		snprintf(t, sizeof t, "many%d", i);
+		all = read_back(&c, t, 0, 1) && all;
+	}
+	ok(all, "and every topic's");
+	is(put(&c, "segs", 0, PAYLOAD40), 200, "puts go on after the restart");
+	td_conn_free(&c);
+	is(td_stop(&d, T_MS), 0, "clean stop");
+	td_cleanup(&d);
+}
+
+static void test_reserve_steps(void)
+{
+	struct td_daemon d;
+	struct td_conn c;
+	char t[32], path[1024];
+	if (td_start(&d, NULL) != 0)
+		bail_out("cannot start pulsemqd");
+	td_conn_init(&c, td_connect(d.port));
+	bool all = true;
+	off_t biggest = 0;
+	for (int i = 0; i < 20; i++) {
+		snprintf(t, sizeof t, "idle%d", i);
+		all = put(&c, t, 0, "x") == 200 && all;
+		snprintf(path, sizeof path, "%s/%s-0/00000000000000000000.meta", d.data_dir, t);
+		off_t sz = file_size(path);
+		if (sz > biggest || sz < 0)
+			biggest = sz < 0 ? INT32_MAX : sz;
+	}
+	ok(all, "20 topics of one one-byte message");
+	ok(biggest <= 4096, "each reserves at most 4 KiB while running (biggest %lld bytes)",
+	   (long long)biggest);
+	td_conn_free(&c);
+	td_stop(&d, T_MS);
+	snprintf(path, sizeof path, "%s/idle0-0/00000000000000000000.meta", d.data_dir);
+	is(file_size(path), 21, "a clean stop cuts the reservation");
+	td_cleanup(&d);
 }
 
 /* Makes dir/sub/sub/... (components of 100 bytes) until the path is at
@@ -93,6 +221,8 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } parts[] = {
+	{ "nofile", test_low_nofile },
+	{ "reserve", test_reserve_steps },
 	{ "deep", test_deep_data_dir },
 };
 
