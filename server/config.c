@@ -291,11 +291,13 @@ int config_topic_set(struct pmq_topic_config *t, const char *key, size_t klen,
 }
 
 /* A topic name becomes a directory name "<topic>-<partition>" under
- * data_dir, so it may not hold '/' or be a dot name; MetaQ's own names are
- * letters, digits, '_', '-' and '.'. */
+ * data_dir, so it may not hold '/' or be a dot name, and leaves room for
+ * "-1023" in 255 bytes (the store's STORE_TOPIC_MAX_BYTES); MetaQ's own
+ * names are letters, digits, '_', '-' and '.'. */
+#define TOPIC_NAME_MAX 250
 static bool topic_name_ok(const char *name, size_t len)
 {
-	if (len == 0 || len >= sizeof(((struct pmq_topic_config *)0)->name) || name[0] == '.')
+	if (len == 0 || len > TOPIC_NAME_MAX || name[0] == '.')
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char ch = name[i];
@@ -313,8 +315,9 @@ struct pmq_topic_config *config_topic_get(struct pmq_config *c, const char *name
 	if (t)
 		return t;
 	if (!topic_name_ok(name, len)) {
-		snprintf(err, errlen, "invalid topic name '%.*s': expected 1 to 255 of "
-		         "A-Z a-z 0-9 _ - . (not starting with '.')", len > 200 ? 200 : (int)len, name);
+		snprintf(err, errlen, "invalid topic name '%.*s': expected 1 to %d of "
+		         "A-Z a-z 0-9 _ - . (not starting with '.')", len > 200 ? 200 : (int)len, name,
+		         TOPIC_NAME_MAX);
 		return NULL;
 	}
 	t = realloc(c->topics, (c->ntopics + 1) * sizeof *t);

@@ -57,6 +57,19 @@ static void reply_not_stored(struct pmq_request *req, int code, char *err)
 	request_reply_resultf(req, code, "the message was not stored: %s", err);
 }
 
+/* The partition could not be opened or created: a name the store cannot
+ * hold is the client's mistake (400), anything else the disk's (500). */
+static void reply_not_created(struct pmq_request *req, const char *tn, int tl, int32_t part,
+                              int rc, char *err)
+{
+	if (rc == -EINVAL) {
+		reply_not_stored(req, 400, err);
+		return;
+	}
+	log_put_failure(tn, tl, part, err);
+	reply_not_stored(req, 500, err);
+}
+
 static void proc_put(struct pmq_request *req, void *ctx)
 {
 	const struct pmq_msg *m = request_msg(req);
@@ -105,9 +118,11 @@ static void proc_put(struct pmq_request *req, void *ctx)
 		}
 	}
 	rc = store_partition_open(store_svc.st, tn, m->topic.len, part, &p, err, sizeof err);
-	if (rc == 0)
-		rc = store_partition_append(p, m->flag, m->body.ptr, m->body.len, &a, err,
-		                            sizeof err);
+	if (rc != 0) {
+		reply_not_created(req, tn, tl, part, rc, err);
+		goto failed;
+	}
+	rc = store_partition_append(p, m->flag, m->body.ptr, m->body.len, &a, err, sizeof err);
 	if (rc != 0) {
 		log_put_failure(tn, tl, part, err);
 		reply_not_stored(req, 500, err);

@@ -76,9 +76,10 @@ int store_service_start(const struct pmq_config *cfg)
 	}
 	struct store_stats s;
 	store_get_stats(store_svc.st, &s);
-	pmq_log(PMQ_LOG_INFO, "store: %" PRIu64 " partitions in %s, flush_mode %s, up to %"
-	        PRIu64 " segment files open", s.partitions, cfg->data_dir,
-	        cfg->flush_mode == PMQ_FLUSH_SYNC ? "sync" : "async", s.max_open_files);
+	pmq_log(PMQ_LOG_INFO, "store: %" PRIu64 " partitions of %" PRIu64 " topics in %s, "
+	        "flush_mode %s, up to %" PRIu64 " segment files open", s.partitions, s.topics,
+	        cfg->data_dir, cfg->flush_mode == PMQ_FLUSH_SYNC ? "sync" : "async",
+	        s.max_open_files);
 	return 0;
 fail:
 	store_close(store_svc.st);
@@ -176,6 +177,7 @@ size_t store_service_stats(char *buf, size_t cap)
 		{ "store_segments", s.segments },
 		{ "store_truncated_bytes", s.truncated_bytes },
 		{ "store_segments_deleted", s.segments_deleted },
+		{ "store_topics", s.topics },
 		{ "store_open_files", s.open_files },
 		{ "store_max_open_files", s.max_open_files },
 		{ "store_file_opens", s.file_opens },

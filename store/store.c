@@ -22,6 +22,8 @@
 /* A notice names a partition directory and a file: room for both under
  * the longest data_dir. */
 #define STORE_NOTICE_BYTES 4096
+/* Characters of a refused topic name repeated in its error. */
+#define TOPIC_ECHO_MAX 40
 
 void store_notice(struct store *st, const char *fmt, ...)
 {
@@ -82,10 +84,10 @@ int store_sync_dir(struct store *st, const char *dir)
 	return rc;
 }
 
-/* Same rule as the codec's pmq_topic_valid(), which store/ does not link. */
-static bool topic_name_ok(const char *name, size_t len)
+/* The codec's pmq_topic_valid() characters (store/ does not link it). */
+static bool topic_chars_ok(const char *name, size_t len)
 {
-	if (len == 0 || len > 255 || name[0] == '.')
+	if (len == 0 || name[0] == '.')
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = name[i];
@@ -94,6 +96,32 @@ static bool topic_name_ok(const char *name, size_t len)
 			return false;
 	}
 	return true;
+}
+
+/* A topic and partition the store can hold, or -EINVAL saying why. */
+static int topic_check(const char *topic, size_t len, int32_t partition, char *err,
+                       size_t errlen)
+{
+	int shown = len > TOPIC_ECHO_MAX ? TOPIC_ECHO_MAX : (int)len;
+	const char *more = len > TOPIC_ECHO_MAX ? "..." : "";
+	if (!topic_chars_ok(topic, len)) {
+		snprintf(err, errlen, "invalid topic name `%.*s%s`: expected 1 to %d of "
+		         "A-Z a-z 0-9 _ - . (not starting with '.')", shown, topic, more,
+		         STORE_TOPIC_MAX_BYTES);
+		return -EINVAL;
+	}
+	if (len > STORE_TOPIC_MAX_BYTES) {
+		snprintf(err, errlen, "topic name `%.*s%s` of %zu bytes is too long: at most %d, "
+		         "so that its directory <topic>-<partition> fits in a file name",
+		         shown, topic, more, len, STORE_TOPIC_MAX_BYTES);
+		return -EINVAL;
+	}
+	if (partition < 0 || partition >= STORE_PARTITIONS_MAX) {
+		snprintf(err, errlen, "partition %" PRId32 " is out of range: partitions are "
+		         "0 to %d", partition, STORE_PARTITIONS_MAX - 1);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static unsigned topic_hash(const char *s, size_t len)
@@ -116,41 +144,81 @@ static struct store_topic *topic_lookup(struct store *st, const char *name, size
 }
 
 /* map_lock held for writing. */
-static struct store_topic *topic_get(struct store *st, const char *name, size_t len)
+static void topic_unlink(struct store *st, struct store_topic *t)
 {
-	struct store_topic *t = topic_lookup(st, name, len);
-	if (t)
-		return t;
-	t = calloc(1, sizeof *t);
-	if (!t)
-		return NULL;
-	t->name = strndup(name, len);
-	if (!t->name) {
-		free(t);
-		return NULL;
-	}
-	unsigned b = topic_hash(name, len);
-	t->next = st->buckets[b];
-	st->buckets[b] = t;
-	return t;
+	struct store_topic **pp = &st->buckets[topic_hash(t->name, strlen(t->name))];
+	while (*pp != t)
+		pp = &(*pp)->next;
+	*pp = t->next;
 }
 
-/* map_lock held for writing. */
-static int topic_set_partition(struct store_topic *t, struct store_partition *p)
+/* map_lock held for writing: t's slot for id, grown to hold it. */
+static int topic_make_room(struct store_topic *t, int32_t id)
 {
-	if (p->id >= t->nparts) {
-		int32_t n = p->id + 1;
-		void *np = realloc(t->parts, (size_t)n * sizeof *t->parts);
-		if (!np)
-			return -ENOMEM;
-		t->parts = np;
-		for (int32_t i = t->nparts; i < n; i++)
-			t->parts[i] = NULL;
-		t->nparts = n;
+	if (id < t->nparts)
+		return 0;
+	int32_t n = id + 1;
+	void *np = realloc(t->parts, (size_t)n * sizeof *t->parts);
+	if (!np)
+		return -ENOMEM;
+	t->parts = np;
+	for (int32_t i = t->nparts; i < n; i++)
+		t->parts[i] = NULL;
+	t->nparts = n;
+	return 0;
+}
+
+/*
+ * Puts a recovered partition into the map, with its topic when that is
+ * new. At run time the caller holds create_lock, so that the map and the
+ * list of creations agree. 0, -ENOMEM, or -EEXIST when the slot is taken;
+ * err says which.
+ */
+static int map_insert(struct store *st, struct store_partition *p, char *err, size_t errlen)
+{
+	size_t len = strlen(p->topic);
+	int rc = 0;
+	pthread_rwlock_wrlock(&st->map_lock);
+	struct store_topic *t = topic_lookup(st, p->topic, len);
+	bool fresh = t == NULL;
+	if (fresh) {
+		t = calloc(1, sizeof *t);
+		if (t && !(t->name = strdup(p->topic))) {
+			free(t);
+			t = NULL;
+		}
+		if (!t) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		unsigned b = topic_hash(p->topic, len);
+		t->next = st->buckets[b];
+		st->buckets[b] = t;
+		atomic_store(&t->rr, atomic_load(&st->rr_unknown[b]));
+	}
+	rc = topic_make_room(t, p->id);
+	if (rc == 0 && t->parts[p->id])
+		rc = -EEXIST;
+	if (rc != 0) {
+		if (fresh) {
+			topic_unlink(st, t);
+			free(t->parts);
+			free(t->name);
+			free(t);
+		}
+		goto out;
 	}
 	t->parts[p->id] = p;
-	atomic_fetch_add(&p->st->npartitions, 1);
-	return 0;
+	atomic_fetch_add(&st->npartitions, 1);
+	if (fresh)
+		atomic_fetch_add(&st->ntopics, 1);
+out:
+	pthread_rwlock_unlock(&st->map_lock);
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	else if (rc == -EEXIST)
+		snprintf(err, errlen, "partition %s-%" PRId32 " is already loaded", p->topic, p->id);
+	return rc;
 }
 
 /* "<topic>-<digits>" -> topic, partition. */
@@ -160,7 +228,7 @@ static bool parse_partition_dir(const char *name, char *topic, size_t cap, int32
 	if (!dash || dash == name || dash[1] == '\0')
 		return false;
 	size_t tlen = (size_t)(dash - name);
-	if (tlen >= cap || !topic_name_ok(name, tlen))
+	if (tlen >= cap || !topic_chars_ok(name, tlen))
 		return false;
 	int64_t v = 0;
 	for (const char *c = dash + 1; *c; c++) {
@@ -174,6 +242,23 @@ static bool parse_partition_dir(const char *name, char *topic, size_t cap, int32
 	topic[tlen] = '\0';
 	*id = (int32_t)v;
 	return true;
+}
+
+/* Recovers one partition directory found at start-up into the map. */
+static int load_partition(struct store *st, const char *topic, int32_t id, char *err,
+                          size_t errlen)
+{
+	struct store_partition *p = partition_new(st, topic, id);
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int rc = partition_recover(p, err, errlen);
+	if (rc == 0)
+		rc = map_insert(st, p, err, errlen);
+	if (rc != 0)
+		partition_free(p);
+	return rc;
 }
 
 static int load_partitions(struct store *st, char *err, size_t errlen)
@@ -194,21 +279,9 @@ static int load_partitions(struct store *st, char *err, size_t errlen)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0 || !S_ISDIR(sb.st_mode))
 			continue;
-		struct store_partition *p = partition_new(st, topic, id);
-		struct store_topic *t = p ? topic_get(st, topic, strlen(topic)) : NULL;
-		if (!t) {
-			partition_free(p);
-			rc = -ENOMEM;
-			snprintf(err, errlen, "out of memory");
+		rc = load_partition(st, topic, id, err, errlen);
+		if (rc != 0)
 			break;
-		}
-		rc = partition_recover(p, err, errlen);
-		if (rc == 0)
-			rc = topic_set_partition(t, p);
-		if (rc != 0) {
-			partition_free(p);
-			break;
-		}
 	}
 	closedir(d);
 	return rc;
@@ -257,6 +330,8 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
 	st->io = o->io ? *o->io : store_io_default;
 	msgid_init(&st->ids, o->broker_id);
 	pthread_rwlock_init(&st->map_lock, NULL);
+	pthread_mutex_init(&st->create_lock, NULL);
+	pthread_cond_init(&st->created, NULL);
 	files_init(&st->files, o->max_open_files > 0 ? (size_t)o->max_open_files : 0);
 	if (!st->data_dir) {
 		store_close(st);
@@ -322,6 +397,8 @@ void store_close(struct store *st)
 		close(st->lock_fd); /* releases the flock */
 	files_destroy(&st->files);
 	msgid_destroy(&st->ids);
+	pthread_cond_destroy(&st->created);
+	pthread_mutex_destroy(&st->create_lock);
 	pthread_rwlock_destroy(&st->map_lock);
 	free(st->data_dir);
 	free(st);
@@ -339,6 +416,7 @@ void store_get_stats(struct store *st, struct store_stats *s)
 	s->truncated_bytes = atomic_load(&st->truncated_bytes);
 	s->segments_deleted = atomic_load(&st->segments_deleted);
 	s->partitions = atomic_load(&st->npartitions);
+	s->topics = atomic_load(&st->ntopics);
 	s->file_opens = atomic_load(&st->files.opens);
 	pthread_mutex_lock(&st->files.lock);
 	s->open_files = st->files.open;
@@ -371,81 +449,169 @@ struct store_partition *store_partition_find(struct store *st, const char *topic
 	return p;
 }
 
+/* create_lock held. */
+static struct store_creation *creation_find(struct store *st, const char *topic, size_t len,
+                                            int32_t id)
+{
+	for (struct store_creation *c = st->creating; c; c = c->next)
+		if (c->id == id && c->len == len && memcmp(c->topic, topic, len) == 0)
+			return c;
+	return NULL;
+}
+
+/* create_lock held: waits for another thread's creation of the partition
+ * and shares its outcome (0: it is in the map now). */
+static int creation_wait(struct store *st, struct store_creation *c, char *err, size_t errlen)
+{
+	c->waiters++;
+	while (!c->done)
+		pthread_cond_wait(&st->created, &st->create_lock);
+	int rc = c->rc;
+	if (rc != 0)
+		snprintf(err, errlen, "%s", c->err);
+	if (--c->waiters == 0) {
+		free(c->topic);
+		free(c);
+	}
+	return rc;
+}
+
+/* create_lock held: registers a creation, so that later creators of the
+ * same partition wait for it. NULL when out of memory. */
+static struct store_creation *creation_start(struct store *st, const char *topic, size_t len,
+                                             int32_t id)
+{
+	struct store_creation *c = calloc(1, sizeof *c);
+	if (!c || !(c->topic = strndup(topic, len))) {
+		free(c);
+		return NULL;
+	}
+	c->len = len;
+	c->id = id;
+	c->next = st->creating;
+	st->creating = c;
+	return c;
+}
+
+/* create_lock held: publishes the outcome, wakes the waiters. */
+static void creation_finish(struct store *st, struct store_creation *c, int rc,
+                            const char *err)
+{
+	struct store_creation **pp = &st->creating;
+	while (*pp != c)
+		pp = &(*pp)->next;
+	*pp = c->next;
+	c->done = true;
+	c->rc = rc;
+	if (rc != 0)
+		snprintf(c->err, sizeof c->err, "%s", err);
+	pthread_cond_broadcast(&st->created);
+	if (c->waiters == 0) {
+		free(c->topic);
+		free(c);
+	}
+}
+
+/* The slow part, with no lock held: directory, its name made durable, the
+ * first segment (or what an earlier failed attempt left there). */
+static int partition_create(struct store *st, const char *name, int32_t id,
+                            struct store_partition **out, char *err, size_t errlen)
+{
+	struct store_partition *p = partition_new(st, name, id);
+	int rc;
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (mkdir(p->dir, 0755) != 0 && errno != EEXIST) {
+		rc = -errno;
+		store_errf(err, errlen, -rc, "cannot create partition directory %s", p->dir);
+		goto fail;
+	}
+	rc = store_sync_dir(st, st->data_dir);
+	if (rc != 0) {
+		store_errf(err, errlen, -rc, "cannot sync %s", st->data_dir);
+		goto fail;
+	}
+	rc = partition_recover(p, err, errlen);
+	if (rc != 0)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	partition_free(p);
+	return rc;
+}
+
 int store_partition_open(struct store *st, const char *topic, size_t len, int32_t partition,
                          struct store_partition **out, char *err, size_t errlen)
 {
 	struct store_partition *p = store_partition_find(st, topic, len, partition);
-	char name[256];
-	int rc = 0;
+	struct store_creation *c;
+	char name[STORE_TOPIC_MAX_BYTES + 1];
+	int rc;
 
 	if (p) {
 		*out = p;
 		return 0;
 	}
-	if (!topic_name_ok(topic, len) || partition < 0) {
-		snprintf(err, errlen, "invalid topic or partition");
-		return -EINVAL;
-	}
+	rc = topic_check(topic, len, partition, err, errlen);
+	if (rc != 0)
+		return rc;
 	memcpy(name, topic, len);
 	name[len] = '\0';
 
-	pthread_rwlock_wrlock(&st->map_lock);
-	struct store_topic *t = topic_get(st, topic, len);
-	if (!t) {
-		rc = -ENOMEM;
+	pthread_mutex_lock(&st->create_lock);
+	for (;;) {
+		p = store_partition_find(st, topic, len, partition);
+		if (p) {
+			pthread_mutex_unlock(&st->create_lock);
+			*out = p; /* created meanwhile */
+			return 0;
+		}
+		c = creation_find(st, topic, len, partition);
+		if (!c)
+			break;
+		rc = creation_wait(st, c, err, errlen);
+		if (rc != 0) {
+			pthread_mutex_unlock(&st->create_lock);
+			return rc; /* the same answer as the creator's */
+		}
+	}
+	c = creation_start(st, topic, len, partition);
+	pthread_mutex_unlock(&st->create_lock);
+	if (!c) {
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		return -ENOMEM;
 	}
-	if (partition < t->nparts && t->parts[partition]) {
-		*out = t->parts[partition]; /* created meanwhile */
-		goto out;
+
+	rc = partition_create(st, name, partition, &p, err, errlen);
+
+	pthread_mutex_lock(&st->create_lock);
+	if (rc == 0) {
+		rc = map_insert(st, p, err, errlen);
+		if (rc != 0)
+			partition_free(p);
 	}
-	p = partition_new(st, name, partition);
-	if (!p) {
-		rc = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	if (mkdir(p->dir, 0755) != 0 && errno != EEXIST) {
-		rc = -errno;
-		store_errf(err, errlen, -rc, "cannot create partition directory %s", p->dir);
-		goto out;
-	}
-	rc = store_sync_dir(st, st->data_dir);
-	if (rc != 0) {
-		store_errf(err, errlen, -rc, "cannot sync %s", st->data_dir);
-		goto out;
-	}
-	rc = partition_recover(p, err, errlen);
+	creation_finish(st, c, rc, err);
+	pthread_mutex_unlock(&st->create_lock);
 	if (rc == 0)
-		rc = topic_set_partition(t, p);
-	if (rc != 0)
-		goto out;
-	*out = p;
-	p = NULL;
-out:
-	pthread_rwlock_unlock(&st->map_lock);
-	partition_free(p);
+		*out = p;
 	return rc;
 }
 
 int32_t store_pick_partition(struct store *st, const char *topic, size_t len, int32_t n)
 {
-	unsigned v = 0;
+	unsigned v;
 	if (n <= 1)
 		return 0;
 	pthread_rwlock_rdlock(&st->map_lock);
 	struct store_topic *t = topic_lookup(st, topic, len);
-	if (t)
-		v = atomic_fetch_add(&t->rr, 1);
+	/* A topic not created yet counts in its hash bucket's counter, which
+	 * the topic takes over when created (map_insert): making an entry for
+	 * it here would keep one for every name ever put to. */
+	v = atomic_fetch_add(t ? &t->rr : &st->rr_unknown[topic_hash(topic, len)], 1);
 	pthread_rwlock_unlock(&st->map_lock);
-	if (!t) {
-		pthread_rwlock_wrlock(&st->map_lock);
-		t = topic_get(st, topic, len);
-		if (t)
-			v = atomic_fetch_add(&t->rr, 1);
-		pthread_rwlock_unlock(&st->map_lock);
-	}
 	return (int32_t)(v % (unsigned)n);
 }
 

@@ -31,6 +31,12 @@
  *    when used and closed again by an LRU cache of at most max_open_files
  *    idle descriptors, so any number of partitions and segments opens and
  *    serves under the RLIMIT_NOFILE the process started with.
+ *  - Creating a partition (mkdir, directory fsyncs, its first segment)
+ *    runs outside every lock readers take: gets and puts on existing
+ *    partitions never wait for it. Concurrent creators of one partition
+ *    agree: one creates, the others wait for it and get its result.
+ *  - A failed creation leaves nothing in memory (the directory may stay on
+ *    disk; the next attempt or start-up reuses it).
  */
 #ifndef PMQ_STORE_H
 #define PMQ_STORE_H
@@ -51,6 +57,12 @@
 /* Longest data_dir path, so that every message fits STORE_ERR_BYTES
  * (the daemon's data_dir setting holds 1023 bytes). */
 #define STORE_DATA_DIR_MAX 1023
+/* Partition ids are 0 .. STORE_PARTITIONS_MAX - 1: the daemon's
+ * num_partitions range, and so at most 4 digits in a directory name. */
+#define STORE_PARTITIONS_MAX 1024
+/* A topic name leaves room for "-1023" in a 255-byte file name
+ * (NAME_MAX): "<topic>-<partition>" is the partition's directory. */
+#define STORE_TOPIC_MAX_BYTES 250
 
 struct store;
 struct store_partition;
@@ -84,6 +96,7 @@ struct store_stats {
 	uint64_t segments_deleted;   /* by retention */
 	uint64_t partitions;
 	uint64_t segments;
+	uint64_t topics;             /* topics in the map */
 	uint64_t open_files;         /* segment descriptors open now */
 	uint64_t max_open_files;     /* the cache's bound in effect */
 	uint64_t file_opens;         /* segment files opened again on demand */
@@ -103,7 +116,9 @@ void store_get_stats(struct store *st, struct store_stats *s);
 struct store_partition *store_partition_find(struct store *st, const char *topic,
                                              size_t len, int32_t partition);
 /* The partition, created (directory + first segment) when missing.
- * 0 or -errno with err. */
+ * 0 or -errno with err: -EINVAL for a topic name or partition the store
+ * cannot hold (longer than STORE_TOPIC_MAX_BYTES, bad characters, id out
+ * of range), else what the disk said. */
 int store_partition_open(struct store *st, const char *topic, size_t len,
                          int32_t partition, struct store_partition **out,
                          char *err, size_t errlen);

@@ -3,7 +3,8 @@
  * recover.c only.
  *
  * Locks, in the order they may be taken:
- *   store.map_lock (rwlock: topics and partitions, never their contents)
+ *   store.create_lock (who creates which partition)
+ *   -> store.map_lock (rwlock: topics and partitions, never their contents)
  *   -> partition.flush_lock (one flusher per partition)
  *   -> partition.lock (the append lock: segment list, sizes, ends)
  *   -> store.ids.lock (message ids)
@@ -11,8 +12,10 @@
  * No syscall that may wait on the disk for long (fsync, pread of a reader)
  * runs under partition.lock; pwrite of an append and the fsync at a segment
  * roll do, because they are the append, and so does the open() of the
- * segment an append writes when the cache had closed it. None runs under
- * files.lock: the cache opens and closes descriptors outside it (files.c).
+ * segment an append writes when the cache had closed it. None at all runs
+ * under map_lock, create_lock or files.lock: creating a partition does its
+ * mkdir and fsyncs with no lock held (store.c), and the cache opens and
+ * closes descriptors outside its lock (files.c).
  */
 #ifndef PMQ_STORE_PRIV_H
 #define PMQ_STORE_PRIV_H
@@ -86,6 +89,19 @@ struct store_topic {
 
 #define STORE_TOPIC_BUCKETS 256
 
+/* A partition being created (store.c): found by later creators of the same
+ * partition, who wait for its result instead of creating it again. */
+struct store_creation {
+	char *topic;
+	size_t len;
+	int32_t id;
+	bool done;
+	int rc;
+	int waiters;
+	char err[STORE_ERR_BYTES];
+	struct store_creation *next;
+};
+
 struct store {
 	char *data_dir;
 	int lock_fd;
@@ -100,6 +116,13 @@ struct store {
 
 	pthread_rwlock_t map_lock;
 	struct store_topic *buckets[STORE_TOPIC_BUCKETS];
+
+	pthread_mutex_t create_lock;
+	pthread_cond_t created;           /* a creation finished */
+	struct store_creation *creating;
+	atomic_uint_fast64_t ntopics;
+	/* Round robin of topics not created yet, per hash bucket (store.c). */
+	atomic_uint rr_unknown[STORE_TOPIC_BUCKETS];
 
 	struct store_files files;
 

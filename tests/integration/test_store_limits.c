@@ -2,8 +2,9 @@
  * test_store_limits.c - the store's bounds against the real daemon:
  * any number of topics and segments served and recovered under a small
  * RLIMIT_NOFILE (segment files are opened on demand, max_open_files);
- * an idle topic reserves a page, not a MiB; and a deep data_dir does not
- * cut the file names out of the log.
+ * an idle topic reserves a page, not a MiB; topic names leave room for the
+ * partition suffix; and a deep data_dir does not cut the file names out of
+ * the log.
  */
 #include <config.h>
 
@@ -30,6 +31,15 @@
  * record has a segment of its own. */
 #define PAYLOAD40 "0123456789012345678901234567890123456789"
 #define REC60 60
+
+static bool body_has(const struct td_conn *c, const char *s)
+{
+	char buf[2048];
+	size_t n = c->msg.body.len < sizeof buf - 1 ? c->msg.body.len : sizeof buf - 1;
+	memcpy(buf, c->msg.body.ptr, n);
+	buf[n] = '\0';
+	return strstr(buf, s) != NULL;
+}
 
 static void diag_body(const struct td_conn *c)
 {
@@ -168,6 +178,34 @@ static void test_reserve_steps(void)
 	td_cleanup(&d);
 }
 
+static void test_name_limit(void)
+{
+	struct td_daemon d;
+	struct td_conn c;
+	char name[300], path[1024];
+	const char *settings[] = { "num_partitions=1024", NULL };
+	if (td_start(&d, settings) != 0)
+		bail_out("cannot start pulsemqd");
+	td_conn_init(&c, td_connect(d.port));
+
+	memset(name, 'n', 250);
+	name[250] = '\0';
+	is(put(&c, name, 1023, "x"), 200, "a 250-byte topic, partition 1023: a 255-byte name");
+	snprintf(path, sizeof path, "%s/%s-1023", d.data_dir, name);
+	ok(file_size(path) >= 0, "its directory exists");
+	memset(name, 'm', 254);
+	name[254] = '\0';
+	is(put(&c, name, 0, "x"), 400, "a 254-byte topic: 400");
+	ok(body_has(&c, "at most 250"), "saying the limit");
+	diag_body(&c);
+	name[251] = '\0';
+	is(put(&c, name, 0, "x"), 400, "a 251-byte topic: 400 too (no partition would fit)");
+	is(td_stat(d.port, "", "store_topics"), 1, "refused names leave no topic behind");
+	td_conn_free(&c);
+	td_stop(&d, T_MS);
+	td_cleanup(&d);
+}
+
 /* Makes dir/sub/sub/... (components of 100 bytes) until the path is at
  * least len bytes long; the result into out. */
 static int deep_dir(const char *dir, size_t len, char *out, size_t cap)
@@ -223,6 +261,7 @@ static const struct {
 } parts[] = {
 	{ "nofile", test_low_nofile },
 	{ "reserve", test_reserve_steps },
+	{ "names", test_name_limit },
 	{ "deep", test_deep_data_dir },
 };
 
