@@ -106,6 +106,10 @@ static const struct config_key keys[] = {
 	BOOL("auto_create_topics", auto_create_topics, "yes", "create a topic on its first put"),
 	I32("num_partitions", num_partitions, "1", PARTITIONS_MIN, PARTITIONS_MAX, "partitions of a new topic"),
 	SIZE("segment_bytes", segment_bytes, "1G", SEGMENT_MIN, SEGMENT_MAX, "a segment file rolls over at this size"),
+	/* A topic costs a directory, 4 KiB on disk per partition and its scan
+	 * at start-up, but no file descriptor while idle (max_open_files):
+	 * 10000 bounds what clients can create without troubling a disk. */
+	I32("max_topics", max_topics, "10000", 1, 10000000, "topics at most ([topic=NAME] ones not counted); a put creating one more is answered 403"),
 	I32("max_open_files", max_open_files, "0", 0, 10000000, "segment files kept open at most, least recently used closed first; 0 = a quarter of RLIMIT_NOFILE"),
 	ENUM("flush_mode", flush_mode, enum pmq_flush_mode, "sync", flush_modes, "sync: a put is answered after fsync (group commit); async: at once"),
 	I32("flush_threshold", flush_threshold, "1000", 0, FLUSH_THRESHOLD_MAX, "async: fsync after this many messages (0 = every message)"),

@@ -69,6 +69,7 @@ struct pmq_config {
 	bool auto_create_topics;
 	int32_t num_partitions;
 	int64_t segment_bytes;
+	int32_t max_topics;         /* [topic=NAME] ones not counted */
 	int32_t max_open_files;     /* segment fds; 0: RLIMIT_NOFILE / 4 */
 	enum pmq_flush_mode flush_mode;
 	int32_t flush_threshold;    /* async: fsync after this many messages */

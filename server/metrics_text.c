@@ -90,6 +90,8 @@ static const struct family system_families[] = {
 	STORE_GAUGE("store_partitions", "pulsemq_store_partitions", "Partitions open."),
 	STORE_GAUGE("store_segments", "pulsemq_store_segments", "Segment files in the store."),
 	STORE_GAUGE("store_topics", "pulsemq_store_topics", "Topics in the store."),
+	STORE_COUNTER("store_topics_refused", "pulsemq_store_topics_refused_total",
+	              "Topic creations refused by max_topics (answered 403)."),
 	STORE_GAUGE("store_open_files", "pulsemq_store_open_files",
 	            "Segment file descriptors open now."),
 	STORE_GAUGE("store_max_open_files", "pulsemq_store_max_open_files",

@@ -58,7 +58,8 @@ static void reply_not_stored(struct pmq_request *req, int code, char *err)
 }
 
 /* The partition could not be opened or created: a name the store cannot
- * hold is the client's mistake (400), anything else the disk's (500). */
+ * hold is the client's mistake (400), max_topics the operator's bound
+ * (403, the text names the setting), anything else the disk's (500). */
 static void reply_not_created(struct pmq_request *req, const char *tn, int tl, int32_t part,
                               int rc, char *err)
 {
@@ -67,7 +68,7 @@ static void reply_not_created(struct pmq_request *req, const char *tn, int tl, i
 		return;
 	}
 	log_put_failure(tn, tl, part, err);
-	reply_not_stored(req, 500, err);
+	reply_not_stored(req, rc == -EDQUOT ? 403 : 500, err);
 }
 
 static void proc_put(struct pmq_request *req, void *ctx)

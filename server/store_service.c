@@ -41,6 +41,13 @@ static int64_t topic_segment_bytes(void *ctx, const char *topic)
 	return tc && tc->segment_bytes > 0 ? tc->segment_bytes : cfg->segment_bytes;
 }
 
+/* A [topic=NAME] section is the operator's: it never counts against
+ * max_topics, so clients creating topics cannot lock it out. */
+static bool topic_configured(void *ctx, const char *topic, size_t len)
+{
+	return config_topic(ctx, topic, len) != NULL;
+}
+
 int store_service_start(const struct pmq_config *cfg)
 {
 	char err[STORE_ERR_BYTES];
@@ -51,6 +58,8 @@ int store_service_start(const struct pmq_config *cfg)
 		.topic_segment_bytes = topic_segment_bytes,
 		.topic_ctx = (void *)cfg,
 		.notice = store_notice_log,
+		.max_topics = cfg->max_topics,
+		.topic_configured = topic_configured,
 		.max_open_files = cfg->max_open_files,
 	};
 	int rc;
@@ -178,6 +187,7 @@ size_t store_service_stats(char *buf, size_t cap)
 		{ "store_truncated_bytes", s.truncated_bytes },
 		{ "store_segments_deleted", s.segments_deleted },
 		{ "store_topics", s.topics },
+		{ "store_topics_refused", s.topics_refused },
 		{ "store_open_files", s.open_files },
 		{ "store_max_open_files", s.max_open_files },
 		{ "store_file_opens", s.file_opens },

@@ -143,6 +143,11 @@ static struct store_topic *topic_lookup(struct store *st, const char *name, size
 	return NULL;
 }
 
+static bool topic_configured(struct store *st, const char *name, size_t len)
+{
+	return st->topic_configured && st->topic_configured(st->topic_ctx, name, len);
+}
+
 /* map_lock held for writing. */
 static void topic_unlink(struct store *st, struct store_topic *t)
 {
@@ -170,9 +175,9 @@ static int topic_make_room(struct store_topic *t, int32_t id)
 
 /*
  * Puts a recovered partition into the map, with its topic when that is
- * new. At run time the caller holds create_lock, so that the map and the
- * list of creations agree. 0, -ENOMEM, or -EEXIST when the slot is taken;
- * err says which.
+ * new (counted against max_topics unless configured). At run time the
+ * caller holds create_lock, so the count and the list of creations agree.
+ * 0, -ENOMEM, or -EEXIST when the slot is taken; err says which.
  */
 static int map_insert(struct store *st, struct store_partition *p, char *err, size_t errlen)
 {
@@ -210,8 +215,11 @@ static int map_insert(struct store *st, struct store_partition *p, char *err, si
 	}
 	t->parts[p->id] = p;
 	atomic_fetch_add(&st->npartitions, 1);
-	if (fresh)
+	if (fresh) {
 		atomic_fetch_add(&st->ntopics, 1);
+		if (!topic_configured(st, p->topic, len))
+			st->ntopics_counted++;
+	}
 out:
 	pthread_rwlock_unlock(&st->map_lock);
 	if (rc == -ENOMEM)
@@ -284,6 +292,10 @@ static int load_partitions(struct store *st, char *err, size_t errlen)
 			break;
 	}
 	closedir(d);
+	if (rc == 0 && st->max_topics > 0 && st->ntopics_counted > (uint64_t)st->max_topics)
+		store_notice(st, "%" PRIu64 " topics in %s are more than max_topics = %" PRId64
+		             ": they are all served, but no new topic is created until there "
+		             "are fewer", st->ntopics_counted, st->data_dir, st->max_topics);
 	return rc;
 }
 
@@ -328,6 +340,8 @@ int store_open(struct store **out, const struct store_options *o, char *err, siz
 	st->notice = o->notice;
 	st->notice_ctx = o->notice_ctx;
 	st->io = o->io ? *o->io : store_io_default;
+	st->max_topics = o->max_topics;
+	st->topic_configured = o->topic_configured;
 	msgid_init(&st->ids, o->broker_id);
 	pthread_rwlock_init(&st->map_lock, NULL);
 	pthread_mutex_init(&st->create_lock, NULL);
@@ -417,6 +431,7 @@ void store_get_stats(struct store *st, struct store_stats *s)
 	s->segments_deleted = atomic_load(&st->segments_deleted);
 	s->partitions = atomic_load(&st->npartitions);
 	s->topics = atomic_load(&st->ntopics);
+	s->topics_refused = atomic_load(&st->topics_refused);
 	s->file_opens = atomic_load(&st->files.opens);
 	pthread_mutex_lock(&st->files.lock);
 	s->open_files = st->files.open;
@@ -476,10 +491,45 @@ static int creation_wait(struct store *st, struct store_creation *c, char *err, 
 	return rc;
 }
 
+/*
+ * create_lock held: may a creation of topic start? An existing topic, one
+ * already being created, or a configured one, always; a new one only while
+ * the counted topics plus the new ones being created are below max_topics.
+ * *counted says whether this creation is one of those new ones.
+ */
+static int topic_admit(struct store *st, const char *topic, size_t len, bool *counted,
+                       char *err, size_t errlen)
+{
+	*counted = false;
+	if (st->max_topics <= 0)
+		return 0;
+	pthread_rwlock_rdlock(&st->map_lock);
+	bool known = topic_lookup(st, topic, len) != NULL;
+	pthread_rwlock_unlock(&st->map_lock);
+	if (known || topic_configured(st, topic, len))
+		return 0;
+	uint64_t pending = 0;
+	for (struct store_creation *c = st->creating; c; c = c->next) {
+		if (c->len == len && memcmp(c->topic, topic, len) == 0)
+			return 0;
+		pending += c->new_topic;
+	}
+	if (st->ntopics_counted + pending >= (uint64_t)st->max_topics) {
+		atomic_fetch_add(&st->topics_refused, 1);
+		snprintf(err, errlen, "cannot create topic `%.*s`: this broker already holds %"
+		         PRIu64 " topics, its limit (max_topics = %" PRId64 ")",
+		         len > TOPIC_ECHO_MAX ? TOPIC_ECHO_MAX : (int)len, topic,
+		         st->ntopics_counted + pending, st->max_topics);
+		return -EDQUOT;
+	}
+	*counted = true;
+	return 0;
+}
+
 /* create_lock held: registers a creation, so that later creators of the
  * same partition wait for it. NULL when out of memory. */
 static struct store_creation *creation_start(struct store *st, const char *topic, size_t len,
-                                             int32_t id)
+                                             int32_t id, bool counted)
 {
 	struct store_creation *c = calloc(1, sizeof *c);
 	if (!c || !(c->topic = strndup(topic, len))) {
@@ -488,6 +538,7 @@ static struct store_creation *creation_start(struct store *st, const char *topic
 	}
 	c->len = len;
 	c->id = id;
+	c->new_topic = counted;
 	c->next = st->creating;
 	st->creating = c;
 	return c;
@@ -501,6 +552,13 @@ static void creation_finish(struct store *st, struct store_creation *c, int rc,
 	while (*pp != c)
 		pp = &(*pp)->next;
 	*pp = c->next;
+	/* Another creation of the same new topic still running now counts it. */
+	if (rc != 0 && c->new_topic)
+		for (struct store_creation *o = st->creating; o; o = o->next)
+			if (o->len == c->len && memcmp(o->topic, c->topic, c->len) == 0) {
+				o->new_topic = true;
+				break;
+			}
 	c->done = true;
 	c->rc = rc;
 	if (rc != 0)
@@ -549,6 +607,7 @@ int store_partition_open(struct store *st, const char *topic, size_t len, int32_
 	struct store_partition *p = store_partition_find(st, topic, len, partition);
 	struct store_creation *c;
 	char name[STORE_TOPIC_MAX_BYTES + 1];
+	bool counted;
 	int rc;
 
 	if (p) {
@@ -578,8 +637,11 @@ int store_partition_open(struct store *st, const char *topic, size_t len, int32_
 			return rc; /* the same answer as the creator's */
 		}
 	}
-	c = creation_start(st, topic, len, partition);
+	rc = topic_admit(st, topic, len, &counted, err, errlen);
+	c = rc == 0 ? creation_start(st, topic, len, partition, counted) : NULL;
 	pthread_mutex_unlock(&st->create_lock);
+	if (rc != 0)
+		return rc;
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

@@ -31,6 +31,8 @@
  *    when used and closed again by an LRU cache of at most max_open_files
  *    idle descriptors, so any number of partitions and segments opens and
  *    serves under the RLIMIT_NOFILE the process started with.
+ *  - At most max_topics topics (those topic_configured() names do not
+ *    count); creating one more fails with -EDQUOT, naming the setting.
  *  - Creating a partition (mkdir, directory fsyncs, its first segment)
  *    runs outside every lock readers take: gets and puts on existing
  *    partitions never wait for it. Concurrent creators of one partition
@@ -78,6 +80,12 @@ struct store_options {
 	void (*notice)(void *ctx, const char *msg);
 	void *notice_ctx;
 	const struct store_io *io;   /* NULL: the real syscalls */
+	/* Topics at most (0: no limit); creating another fails -EDQUOT. */
+	int64_t max_topics;
+	/* Topics that do not count against max_topics and are never refused
+	 * (the daemon's [topic=NAME] sections); NULL: none. Called with
+	 * topic_ctx, under a store lock: it must be quick and not call back. */
+	bool (*topic_configured)(void *ctx, const char *topic, size_t len);
 	/* Idle segment descriptors kept open at most (0: a quarter of
 	 * RLIMIT_NOFILE). Descriptors in use are never closed, so the count
 	 * may pass this while that many reads and writes run at once. */
@@ -97,6 +105,7 @@ struct store_stats {
 	uint64_t partitions;
 	uint64_t segments;
 	uint64_t topics;             /* topics in the map */
+	uint64_t topics_refused;     /* creations refused by max_topics */
 	uint64_t open_files;         /* segment descriptors open now */
 	uint64_t max_open_files;     /* the cache's bound in effect */
 	uint64_t file_opens;         /* segment files opened again on demand */
@@ -118,7 +127,7 @@ struct store_partition *store_partition_find(struct store *st, const char *topic
 /* The partition, created (directory + first segment) when missing.
  * 0 or -errno with err: -EINVAL for a topic name or partition the store
  * cannot hold (longer than STORE_TOPIC_MAX_BYTES, bad characters, id out
- * of range), else what the disk said. */
+ * of range), -EDQUOT past max_topics, else what the disk said. */
 int store_partition_open(struct store *st, const char *topic, size_t len,
                          int32_t partition, struct store_partition **out,
                          char *err, size_t errlen);

@@ -3,7 +3,7 @@
  * recover.c only.
  *
  * Locks, in the order they may be taken:
- *   store.create_lock (who creates which partition)
+ *   store.create_lock (who creates which partition; the topic count)
  *   -> store.map_lock (rwlock: topics and partitions, never their contents)
  *   -> partition.flush_lock (one flusher per partition)
  *   -> partition.lock (the append lock: segment list, sizes, ends)
@@ -95,6 +95,7 @@ struct store_creation {
 	char *topic;
 	size_t len;
 	int32_t id;
+	bool new_topic;   /* counts as one more topic while it runs */
 	bool done;
 	int rc;
 	int waiters;
@@ -120,7 +121,10 @@ struct store {
 	pthread_mutex_t create_lock;
 	pthread_cond_t created;           /* a creation finished */
 	struct store_creation *creating;
-	atomic_uint_fast64_t ntopics;
+	int64_t max_topics;               /* 0: no limit */
+	bool (*topic_configured)(void *ctx, const char *topic, size_t len);
+	uint64_t ntopics_counted;         /* in the map, not configured (create_lock) */
+	atomic_uint_fast64_t ntopics, topics_refused;
 	/* Round robin of topics not created yet, per hash bucket (store.c). */
 	atomic_uint rr_unknown[STORE_TOPIC_BUCKETS];
 

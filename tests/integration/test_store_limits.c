@@ -1,5 +1,6 @@
 /*
  * test_store_limits.c - the store's bounds against the real daemon:
+ * max_topics answered 403 naming the setting (configured topics exempt);
  * any number of topics and segments served and recovered under a small
  * RLIMIT_NOFILE (segment files are opened on demand, max_open_files);
  * an idle topic reserves a page, not a MiB; topic names leave room for the
@@ -84,6 +85,48 @@ static off_t file_size(const char *path)
 {
 	struct stat sb;
 	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+static void test_max_topics(void)
+{
+	struct td_daemon d;
+	struct td_conn c;
+	struct td_opts o = { .config_text = "[system]\nmax_topics = 3\n\n"
+	                                    "[topic=configured]\nnum_partitions = 1\n" };
+	if (td_start_opts(&d, &o, NULL) != 0)
+		bail_out("cannot start pulsemqd with max_topics = 3");
+	td_conn_init(&c, td_connect(d.port));
+
+	bool all = true;
+	for (int i = 0; i < 3; i++) {
+		char t[16];
+		snprintf(t, sizeof t, "t%d", i);
+		all = put(&c, t, 0, "x") == 200 && all;
+	}
+	ok(all, "max_topics = 3: three new topics are created");
+	is(put(&c, "t3", 0, "x"), 403, "a fourth is answered 403");
+	ok(body_has(&c, "max_topics = 3") && body_has(&c, "t3"),
+	   "naming the topic and the setting");
+	diag_body(&c);
+	is(put(&c, "t4", -1, "x"), 403, "also with partition -1");
+	is(put(&c, "t0", 0, "y"), 200, "an existing topic still takes puts");
+	is(put(&c, "configured", 0, "x"), 200, "a [topic=NAME] topic is not counted");
+	is(td_stat(d.port, "", "store_topics"), 4, "stats: store_topics 4");
+	is(td_stat(d.port, "", "store_topics_refused"), 2, "stats: store_topics_refused 2");
+	td_conn_free(&c);
+	is(td_stop(&d, T_MS), 0, "clean stop");
+
+	/* More topics on disk than the limit: all served, none created. */
+	const char *two[] = { "max_topics=2", NULL };
+	if (!ok(td_restart(&d, two) == 0, "restart with max_topics = 2 below the 3 on disk"))
+		bail_out("cannot restart pulsemqd");
+	td_conn_init(&c, td_connect(d.port));
+	ok(strstr(read_log(&d), "more than max_topics = 2") != NULL, "which the log says");
+	is(put(&c, "t2", 0, "z"), 200, "existing topics are served");
+	is(put(&c, "t5", 0, "z"), 403, "new ones are refused");
+	td_conn_free(&c);
+	td_stop(&d, T_MS);
+	td_cleanup(&d);
 }
 
 /* Reads every record of topic-part (records of REC60 bytes from 0) back. */
@@ -259,6 +302,7 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } parts[] = {
+	{ "max_topics", test_max_topics },
 	{ "nofile", test_low_nofile },
 	{ "reserve", test_reserve_steps },
 	{ "names", test_name_limit },

@@ -3,7 +3,8 @@
  * progress (held in a directory fsync through the io.h seam) blocks no get
  * or put on other partitions, and concurrent creators of one partition
  * agree; a failed creation leaves nothing in memory; topic names leave
- * room for "-<partition>".
+ * room for "-<partition>"; max_topics is exact under concurrency and spares
+ * configured topics.
  */
 #include <config.h>
 
@@ -82,11 +83,13 @@ static bool wait_flag(bool *flag)
 	return *flag;
 }
 
-static struct store *open_with(const struct store_io *io)
+static struct store *open_with(const struct store_io *io, int64_t max_topics,
+                               bool (*configured)(void *, const char *, size_t))
 {
 	char err[STORE_ERR_BYTES];
 	struct store_options o = { .data_dir = dir, .broker_id = 7, .segment_bytes = 1 << 20,
-	                           .notice = tsu_notice, .io = io };
+	                           .notice = tsu_notice, .io = io, .max_topics = max_topics,
+	                           .topic_configured = configured };
 	struct store *st = NULL;
 	if (store_open(&st, &o, err, sizeof err) != 0)
 		bail_out("store_open: %s", err);
@@ -158,7 +161,7 @@ static void test_creation_blocks_nobody(void)
 	int64_t f;
 
 	fresh_dir("create");
-	struct store *st = open_with(&io);
+	struct store *st = open_with(&io, 0, NULL);
 	if (store_partition_open(st, "a", 1, 0, &a, err, sizeof err) != 0 ||
 	    store_partition_append(a, 0, "one", 3, &ap, err, sizeof err) != 0 ||
 	    store_partition_flush(a, &f, err, sizeof err) != 0)
@@ -220,7 +223,7 @@ static void test_failed_creation_frees(void)
 	struct store_partition *p;
 
 	fresh_dir("failcreate");
-	struct store *st = open_with(&io);
+	struct store *st = open_with(&io, 3, NULL);
 	fail_dirs = EIO;
 	int rc = store_partition_open(st, "broken", 6, 0, &p, err, sizeof err);
 	is(rc, -EIO, "a creation whose directory fsync fails fails");
@@ -245,6 +248,10 @@ static void test_failed_creation_frees(void)
 	fail_dirs = 0;
 	is(store_partition_open(st, "broken", 6, 0, &p, err, sizeof err), 0,
 	   "the same creation works once the disk does");
+	/* Failed creations took no place under max_topics = 3. */
+	ok(store_partition_open(st, "x1", 2, 0, &p, err, sizeof err) == 0 &&
+	   store_partition_open(st, "x2", 2, 0, &p, err, sizeof err) == 0,
+	   "failed creations did not use up max_topics");
 	store_close(st);
 }
 
@@ -275,11 +282,97 @@ static void test_names(void)
 	store_close(st);
 }
 
+/* ---- max_topics ------------------------------------------------------- */
+
+#define CAP 5
+#define CAP_THREADS 8
+
+static bool cfg_topic(void *ctx, const char *topic, size_t len)
+{
+	(void)ctx;
+	return len >= 3 && memcmp(topic, "cfg", 3) == 0;
+}
+
+static pthread_barrier_t cap_barrier;
+
+struct capper {
+	struct store *st;
+	char topic[16];
+	int rc;
+	char err[STORE_ERR_BYTES];
+};
+
+static void *cap_thread(void *arg)
+{
+	struct capper *c = arg;
+	struct store_partition *p;
+	pthread_barrier_wait(&cap_barrier);
+	c->rc = store_partition_open(c->st, c->topic, strlen(c->topic), 0, &p, c->err,
+	                             sizeof c->err);
+	return NULL;
+}
+
+static void test_max_topics(void)
+{
+	char err[STORE_ERR_BYTES];
+	struct store_partition *p;
+	struct capper cs[CAP_THREADS];
+	pthread_t th[CAP_THREADS];
+
+	fresh_dir("cap");
+	struct store *st = open_with(NULL, CAP, cfg_topic);
+	pthread_barrier_init(&cap_barrier, NULL, CAP_THREADS);
+	for (int i = 0; i < CAP_THREADS; i++) {
+		cs[i].st = st;
+		snprintf(cs[i].topic, sizeof cs[i].topic, "cap%d", i);
+		pthread_create(&th[i], NULL, cap_thread, &cs[i]);
+	}
+	int created = 0, refused = 0;
+	const char *why = "";
+	for (int i = 0; i < CAP_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		created += cs[i].rc == 0;
+		if (cs[i].rc == -EDQUOT) {
+			refused++;
+			why = cs[i].err;
+		}
+	}
+	pthread_barrier_destroy(&cap_barrier);
+	is(created, CAP, "%d racing creators, max_topics = %d: exactly %d topics", CAP_THREADS,
+	   CAP, CAP);
+	is(refused, CAP_THREADS - CAP, "the others get -EDQUOT");
+	ok(strstr(why, "max_topics = 5") != NULL, "naming the setting: %s", why);
+	is(store_partition_open(st, "cfg-orders", 10, 0, &p, err, sizeof err), 0,
+	   "a configured topic is created past the limit");
+	int i = 0;
+	while (cs[i].rc != 0)
+		i++;
+	is(store_partition_open(st, cs[i].topic, strlen(cs[i].topic), 1, &p, err, sizeof err), 0,
+	   "another partition of an existing topic is no new topic");
+	struct store_stats s;
+	store_get_stats(st, &s);
+	is(s.topics, CAP + 1, "stats: topics");
+	is(s.topics_refused, CAP_THREADS - CAP, "stats: topics_refused");
+	store_close(st);
+
+	/* More on disk than the limit: served, with a notice, none created. */
+	tsu_notices = 0;
+	st = open_with(NULL, 2, cfg_topic);
+	ok(tsu_notices == 1 && strstr(tsu_last_notice, "more than max_topics = 2"),
+	   "reopened with max_topics = 2: a notice: %s", tsu_last_notice);
+	ok(store_partition_find(st, cs[i].topic, strlen(cs[i].topic), 1) != NULL,
+	   "every topic is loaded");
+	is(store_partition_open(st, "new", 3, 0, &p, err, sizeof err), -EDQUOT,
+	   "and no new one is created");
+	store_close(st);
+}
+
 int main(void)
 {
 	test_creation_blocks_nobody();
 	test_failed_creation_frees();
 	test_names();
+	test_max_topics();
 	tsu_rmrf(dir);
 	return done_testing();
 }
