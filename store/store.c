@@ -162,7 +162,7 @@ static int topic_make_room(struct store_topic *t, int32_t id)
 {
 	if (id < t->nparts)
 		return 0;
-	int32_t n = id + 1;
+	int32_t n = id + 1; /* below STORE_PARTITIONS_MAX: a few KiB at most */
 	void *np = realloc(t->parts, (size_t)n * sizeof *t->parts);
 	if (!np)
 		return -ENOMEM;
@@ -229,27 +229,50 @@ out:
 	return rc;
 }
 
-/* "<topic>-<digits>" -> topic, partition. */
-static bool parse_partition_dir(const char *name, char *topic, size_t cap, int32_t *id)
+enum dir_kind {
+	DIR_NOT_OURS,   /* not "<topic>-<digits>": someone else's, ignored silently */
+	DIR_STRAY,      /* looks like a partition but is none we would create */
+	DIR_PARTITION,
+};
+
+/*
+ * "<topic>-<digits>" -> topic, partition. Only canonical names are
+ * partitions: the partition number as we write it (no leading zeros, below
+ * STORE_PARTITIONS_MAX) and a topic we could create. Anything else would
+ * load the same partition twice ("dup-0", "dup-00"), size the topic's
+ * array by a stray number ("big-50000000"), or fail the start.
+ */
+static enum dir_kind parse_partition_dir(const char *name, char *topic, size_t cap,
+                                         int32_t *id, const char **why)
 {
-	const char *dash = strrchr(name, '-');
-	if (!dash || dash == name || dash[1] == '\0')
-		return false;
-	size_t tlen = (size_t)(dash - name);
-	if (tlen >= cap || !topic_chars_ok(name, tlen))
-		return false;
-	int64_t v = 0;
-	for (const char *c = dash + 1; *c; c++) {
-		if (*c < '0' || *c > '9' || v > INT32_MAX / 10)
-			return false;
-		v = v * 10 + (*c - '0');
+	const char *dash = strrchr(name, '-'), *digits = dash ? dash + 1 : NULL;
+	if (!dash || dash == name || *digits == '\0')
+		return DIR_NOT_OURS;
+	size_t ndigits = strlen(digits), tlen = (size_t)(dash - name);
+	for (size_t i = 0; i < ndigits; i++)
+		if (digits[i] < '0' || digits[i] > '9')
+			return DIR_NOT_OURS;
+	if (!topic_chars_ok(name, tlen))
+		return DIR_NOT_OURS;
+	if (tlen > STORE_TOPIC_MAX_BYTES || tlen >= cap) {
+		*why = "its topic name is longer than the store allows";
+		return DIR_STRAY;
 	}
-	if (v > INT32_MAX)
-		return false;
+	if (ndigits > 1 && digits[0] == '0') {
+		*why = "partition numbers are written without leading zeros";
+		return DIR_STRAY;
+	}
+	int64_t v = 0;
+	for (size_t i = 0; i < ndigits && v < STORE_PARTITIONS_MAX; i++)
+		v = v * 10 + (digits[i] - '0');
+	if (v >= STORE_PARTITIONS_MAX) {
+		*why = "partition numbers are 0 to 1023";
+		return DIR_STRAY;
+	}
 	memcpy(topic, name, tlen);
 	topic[tlen] = '\0';
 	*id = (int32_t)v;
-	return true;
+	return DIR_PARTITION;
 }
 
 /* Recovers one partition directory found at start-up into the map. */
@@ -280,13 +303,21 @@ static int load_partitions(struct store *st, char *err, size_t errlen)
 		return rc;
 	}
 	while ((de = readdir(d)) != NULL) {
-		char topic[256];
+		char topic[STORE_TOPIC_MAX_BYTES + 1];
+		const char *why = NULL;
 		int32_t id;
 		struct stat sb;
-		if (!parse_partition_dir(de->d_name, topic, sizeof topic, &id))
+		enum dir_kind k = parse_partition_dir(de->d_name, topic, sizeof topic, &id, &why);
+		if (k == DIR_NOT_OURS)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0 || !S_ISDIR(sb.st_mode))
 			continue;
+		if (k == DIR_STRAY) {
+			store_notice(st, "ignoring %s/%s: not a partition directory (%s); its files "
+			             "are not served: move it away or rename it", st->data_dir,
+			             de->d_name, why);
+			continue;
+		}
 		rc = load_partition(st, topic, id, err, errlen);
 		if (rc != 0)
 			break;

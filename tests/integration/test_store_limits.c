@@ -4,8 +4,8 @@
  * any number of topics and segments served and recovered under a small
  * RLIMIT_NOFILE (segment files are opened on demand, max_open_files);
  * an idle topic reserves a page, not a MiB; topic names leave room for the
- * partition suffix; and a deep data_dir does not cut the file names out of
- * the log.
+ * partition suffix; stray directories in data_dir are skipped with a
+ * notice; and a deep data_dir does not cut the file names out of the log.
  */
 #include <config.h>
 
@@ -249,6 +249,72 @@ static void test_name_limit(void)
 	td_cleanup(&d);
 }
 
+static int mkdirf(const char *dir, const char *name)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return mkdir(path, 0755);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char buf[4096];
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	size_t n;
+	int rc = in && out ? 0 : -1;
+	while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			rc = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		rc = -1;
+	return rc;
+}
+
+static void test_stray_dirs(void)
+{
+	struct td_daemon d;
+	struct td_conn c;
+	char from[1024], to[1024];
+	if (td_start(&d, NULL) != 0)
+		bail_out("cannot start pulsemqd");
+	td_conn_init(&c, td_connect(d.port));
+	is(put(&c, "dup", 0, "hello"), 200, "a record in dup-0");
+	td_conn_free(&c);
+	td_stop(&d, T_MS);
+
+	/* dup-00 holds the same files as dup-0: the same partition twice */
+	mkdirf(d.data_dir, "dup-00");
+	snprintf(from, sizeof from, "%s/dup-0/00000000000000000000.meta", d.data_dir);
+	snprintf(to, sizeof to, "%s/dup-00/00000000000000000000.meta", d.data_dir);
+	ok(copy_file(from, to) == 0, "dup-00: a copy of dup-0");
+	mkdirf(d.data_dir, "big-50000000");
+	mkdirf(d.data_dir, "huge-2147483646");
+	mkdirf(d.data_dir, "past-99999999999999999999");
+	mkdirf(d.data_dir, "lost+found");
+
+	if (!ok(td_restart(&d, NULL) == 0, "stray directories do not stop the start"))
+		bail_out("cannot restart pulsemqd");
+	td_conn_init(&c, td_connect(d.port));
+	const char *log = read_log(&d);
+	ok(strstr(log, "ignoring") && strstr(log, "/dup-00: not a partition directory "
+	   "(partition numbers are written without leading zeros)"), "dup-00 is skipped, saying why");
+	ok(strstr(log, "/big-50000000: not a partition directory (partition numbers are 0 to "
+	   "1023)"), "big-50000000 is skipped, saying why");
+	ok(strstr(log, "/huge-2147483646: not a partition"), "huge-2147483646 is skipped");
+	ok(strstr(log, "/past-99999999999999999999: not a partition"), "so is a number past int64");
+	ok(!strstr(log, "lost+found"), "a directory of another shape is ignored silently");
+	is(td_stat(d.port, "", "store_partitions"), 1, "one partition: dup-0");
+	is(get(&c, "dup", 0, 0, 1000), 200, "dup-0 is served");
+	ok(c.msg.body.len == 25 && memcmp(c.msg.body.ptr + 20, "hello", 5) == 0, "its record");
+	snprintf(to, sizeof to, "%s/big-50000000/00000000000000000000.meta", d.data_dir);
+	ok(file_size(to) < 0, "nothing was created in a skipped directory");
+	td_conn_free(&c);
+	is(td_stop(&d, T_MS), 0, "clean stop");
+	td_cleanup(&d);
+}
+
 /* Makes dir/sub/sub/... (components of 100 bytes) until the path is at
  * least len bytes long; the result into out. */
 static int deep_dir(const char *dir, size_t len, char *out, size_t cap)
@@ -306,6 +372,7 @@ static const struct {
 	{ "nofile", test_low_nofile },
 	{ "reserve", test_reserve_steps },
 	{ "names", test_name_limit },
+	{ "stray", test_stray_dirs },
 	{ "deep", test_deep_data_dir },
 };
 

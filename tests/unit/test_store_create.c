@@ -4,7 +4,7 @@
  * or put on other partitions, and concurrent creators of one partition
  * agree; a failed creation leaves nothing in memory; topic names leave
  * room for "-<partition>"; max_topics is exact under concurrency and spares
- * configured topics.
+ * configured topics; stray directories in the data directory are skipped.
  */
 #include <config.h>
 
@@ -367,12 +367,58 @@ static void test_max_topics(void)
 	store_close(st);
 }
 
+/* ---- stray directories ------------------------------------------------ */
+
+static void mkdir_in(const char *name)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (mkdir(path, 0755) != 0)
+		bail_out("mkdir %s: %s", path, strerror(errno));
+}
+
+static void test_stray_dirs(void)
+{
+	char err[STORE_ERR_BYTES], name[300];
+	fresh_dir("stray");
+	mkdir_in("ok-0");
+	mkdir_in("ok-00");
+	mkdir_in("ok-01");
+	mkdir_in("big-50000000");
+	mkdir_in("huge-2147483646");
+	mkdir_in("past-99999999999999999999");
+	mkdir_in("edge-1024");
+	mkdir_in("edge-1023");
+	mkdir_in("lost+found");
+	mkdir_in("nodash");
+	memset(name, 'l', 251);
+	snprintf(name + 251, sizeof name - 251, "-0");
+	mkdir_in(name);
+	tsu_notices = 0;
+	struct store *st = tsu_open(dir, 1 << 20, NULL, err);
+	ok(st != NULL, "stray directories do not fail the open: %s", st ? "" : err);
+	if (!st)
+		return;
+	struct store_stats s;
+	store_get_stats(st, &s);
+	is(s.partitions, 2, "ok-0 and edge-1023 are partitions");
+	is(s.topics, 2, "of two topics");
+	is(tsu_notices, 7, "one notice per skipped directory (lost+found and nodash are not ours)");
+	ok(strstr(tsu_last_notice, "ignoring") && strstr(tsu_last_notice, "not a partition"),
+	   "saying what: %s", tsu_last_notice);
+	char seg[PATH_MAX + 64];
+	snprintf(seg, sizeof seg, "%s/big-50000000/00000000000000000000.meta", dir);
+	ok(tsu_file_size(seg) < 0, "nothing is created in a skipped directory");
+	store_close(st);
+}
+
 int main(void)
 {
 	test_creation_blocks_nobody();
 	test_failed_creation_frees();
 	test_names();
 	test_max_topics();
+	test_stray_dirs();
 	tsu_rmrf(dir);
 	return done_testing();
 }
