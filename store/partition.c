@@ -27,13 +27,14 @@ void segment_name(char out[STORE_SEGMENT_NAME_LEN + 1], int64_t start)
 	snprintf(out, STORE_SEGMENT_NAME_LEN + 1, "%020" PRId64 ".meta", start);
 }
 
-struct store_segment *segment_new(int64_t start, int fd)
+struct store_segment *segment_new(struct store_partition *p, int64_t start)
 {
 	struct store_segment *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
+	s->part = p;
 	s->start = start;
-	s->fd = fd;
+	s->fd = -1;
 	s->refs = 1;
 	segment_name(s->name, start);
 	return s;
@@ -44,8 +45,7 @@ void segment_unref(struct store_segment *s)
 {
 	if (--s->refs > 0)
 		return;
-	if (s->fd >= 0)
-		close(s->fd);
+	segment_close_fd(s);
 	free(s);
 }
 
@@ -54,31 +54,37 @@ static void path_join(char *out, size_t cap, const char *dir, const char *name)
 	snprintf(out, cap, "%s/%s", dir, name);
 }
 
-int segment_create(struct store *st, const char *dir, int64_t start,
-                   struct store_segment **out, char *err, size_t errlen)
+void segment_path(const struct store_segment *s, char *out, size_t cap)
+{
+	path_join(out, cap, s->part->dir, s->name);
+}
+
+int segment_create(struct store_partition *p, int64_t start, struct store_segment **out,
+                   char *err, size_t errlen)
 {
 	char name[STORE_SEGMENT_NAME_LEN + 1], path[4096];
 	segment_name(name, start);
-	path_join(path, sizeof path, dir, name);
+	path_join(path, sizeof path, p->dir, name);
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "cannot create segment %s: %s", path, strerror(e));
+		store_errf(err, errlen, e, "cannot create segment %s", path);
 		return -e;
 	}
-	int rc = store_sync_dir(st, dir);
+	int rc = store_sync_dir(p->st, p->dir);
 	if (rc != 0) {
-		snprintf(err, errlen, "cannot sync directory %s: %s", dir, strerror(-rc));
+		store_errf(err, errlen, -rc, "cannot sync directory %s", p->dir);
 		unlink(path);
 		close(fd);
 		return rc;
 	}
-	*out = segment_new(start, fd);
+	*out = segment_new(p, start);
 	if (!*out) {
 		close(fd);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	segment_adopt_fd(*out, fd);
 	return 0;
 }
 
@@ -130,8 +136,13 @@ void partition_free(struct store_partition *p)
 	 * MetaQ expects; a crash leaves zeros that recovery cuts silently. */
 	if (p->nsegs > 0) {
 		struct store_segment *last = p->segs[p->nsegs - 1];
-		if (last->reserved > last->size && ftruncate(last->fd, (off_t)last->size) != 0) {
-			/* nothing to do: the next start cuts the zeros */
+		char err[STORE_ERR_BYTES];
+		int fd = last->reserved > last->size ? segment_pin(last, err, sizeof err) : -1;
+		if (fd >= 0) {
+			if (ftruncate(fd, (off_t)last->size) != 0) {
+				/* nothing to do: the next start cuts the zeros */
+			}
+			segment_unpin(last);
 		}
 	}
 	for (size_t i = 0; i < p->nsegs; i++)
@@ -185,25 +196,37 @@ static int reserve_by_statvfs(int fd, off_t len)
 	return 0;
 }
 
-/* Makes sure need more bytes fit after s->size: the file is reserved (zero
- * filled) up to s->reserved. Partition lock held. */
-static int do_reserve(struct store_partition *p, struct store_segment *s, int64_t need)
+/* How far ahead of s->size to reserve: as much as the segment holds, so
+ * the steps double from STORE_RESERVE_MIN up to STORE_RESERVE_CHUNK, and
+ * an idle topic's one message costs a page instead of a chunk. */
+static int64_t reserve_step(const struct store_segment *s, int64_t need)
+{
+	int64_t step = s->size < STORE_RESERVE_MIN ? STORE_RESERVE_MIN : s->size;
+	if (step > STORE_RESERVE_CHUNK)
+		step = STORE_RESERVE_CHUNK;
+	return need > step ? need : step;
+}
+
+/* Makes sure need more bytes fit after s->size: the file (fd, pinned) is
+ * reserved (zero filled) up to s->reserved. Partition lock held. */
+static int do_reserve(struct store_partition *p, struct store_segment *s, int fd,
+                      int64_t need)
 {
 	if (s->size + need <= s->reserved)
 		return 0;
-	int64_t want = need > STORE_RESERVE_CHUNK ? need : STORE_RESERVE_CHUNK;
+	int64_t want = reserve_step(s, need);
 	int64_t room = p->segment_bytes - s->size;
 	if (want > room)
 		want = room > need ? room : need; /* do not reserve past the roll point */
 	int64_t from = s->reserved > s->size ? s->reserved : s->size;
 	int64_t len = s->size + want - from;
-	if (p->st->io.reserve(s->fd, (off_t)from, (off_t)len) != 0) {
+	if (p->st->io.reserve(fd, (off_t)from, (off_t)len) != 0) {
 		int e = errno;
 		if (e != EOPNOTSUPP && e != ENOSYS)
 			return -e;
 		/* A reserve that cannot: check the free space instead; the
 		 * record's own write then extends the file. */
-		return reserve_by_statvfs(s->fd, (off_t)need);
+		return reserve_by_statvfs(fd, (off_t)need);
 	}
 	s->reserved = from + len;
 	return 0;
@@ -212,30 +235,46 @@ static int do_reserve(struct store_partition *p, struct store_segment *s, int64_
 /* Starts a new segment at the end. The full one is made durable first so
  * that a crash can never leave it shorter than the next one's start says
  * (recovery would refuse the misaligned files). Partition lock held. */
-static int do_roll(struct store_partition *p, char *err, size_t errlen)
+/* Truncates the full segment to its records and syncs it. */
+static int roll_seal(struct store_partition *p, struct store_segment *last, char *err,
+                     size_t errlen)
 {
-	struct store_segment *last = p->segs[p->nsegs - 1], *s;
+	int fd = segment_pin(last, err, errlen);
+	if (fd < 0)
+		return fd;
+	int rc = 0;
 	/* Drop the unused reservation first: a full segment's file size is the
 	 * end of its records, so the next one lines up after a crash too. */
 	if (last->reserved > last->size) {
-		if (ftruncate(last->fd, (off_t)last->size) != 0) {
-			int e = errno;
-			snprintf(err, errlen, "cannot truncate %s/%s before rolling over: %s",
-			         p->dir, last->name, strerror(e));
-			return -e;
+		if (ftruncate(fd, (off_t)last->size) != 0) {
+			rc = -errno;
+			store_errf(err, errlen, -rc, "cannot truncate %s/%s before rolling over",
+			           p->dir, last->name);
+			goto out;
 		}
 		last->reserved = last->size;
 	}
-	if (p->st->io.fsync(last->fd) != 0) {
-		int e = errno;
+	if (p->st->io.fsync(fd) != 0) {
+		rc = -errno;
 		atomic_fetch_add(&p->st->fsync_errors, 1);
-		snprintf(err, errlen, "fsync of %s/%s before rolling over failed: %s", p->dir,
-		         last->name, strerror(e));
-		p->failed = -e;
-		return -e;
+		store_errf(err, errlen, -rc, "fsync of %s/%s before rolling over failed", p->dir,
+		           last->name);
+		p->failed = rc;
+		goto out;
 	}
 	atomic_fetch_add(&p->st->fsyncs, 1);
-	int rc = segment_create(p->st, p->dir, p->written_end, &s, err, errlen);
+out:
+	segment_unpin(last);
+	return rc;
+}
+
+static int do_roll(struct store_partition *p, char *err, size_t errlen)
+{
+	struct store_segment *last = p->segs[p->nsegs - 1], *s;
+	int rc = roll_seal(p, last, err, errlen);
+	if (rc != 0)
+		return rc;
+	rc = segment_create(p, p->written_end, &s, err, errlen);
 	if (rc != 0)
 		return rc;
 	rc = partition_push_segment(p, s);
@@ -275,7 +314,7 @@ int store_partition_append(struct store_partition *p, int32_t flag, const void *
 	pthread_mutex_lock(&p->lock);
 	if (p->failed) {
 		rc = -EROFS;
-		snprintf(err, errlen, "partition %s-%d refuses writes since an fsync failed (%s); "
+		snprintf(err, errlen, "partition %s-%d refuses writes since a flush failed (%s); "
 		         "check the disk and restart the broker", p->topic, p->id,
 		         strerror(-p->failed));
 		goto out_unlock;
@@ -287,24 +326,29 @@ int store_partition_append(struct store_partition *p, int32_t flag, const void *
 			goto out_unlock;
 		s = p->segs[p->nsegs - 1];
 	}
-	rc = do_reserve(p, s, (int64_t)total);
-	if (rc != 0) {
-		snprintf(err, errlen, "no space for a %zu-byte record in %s/%s: %s", total, p->dir,
-		         s->name, strerror(-rc));
+	int fd = segment_pin(s, err, errlen);
+	if (fd < 0) {
+		rc = fd;
 		goto out_unlock;
+	}
+	rc = do_reserve(p, s, fd, (int64_t)total);
+	if (rc != 0) {
+		store_errf(err, errlen, -rc, "no space for a %zu-byte record in %s/%s", total,
+		           p->dir, s->name);
+		goto out_unpin;
 	}
 	out->msgid = msgid_next(&p->st->ids, msgid_now_ms());
 	out->offset = p->written_end;
 	out->end = p->written_end + (int64_t)total;
 	store_record_header(rec, out->msgid, flag, payload, len);
-	rc = write_all(p->st, s->fd, rec, total, (off_t)s->size);
+	rc = write_all(p->st, fd, rec, total, (off_t)s->size);
 	if (rc != 0) {
-		snprintf(err, errlen, "write to %s/%s failed: %s", p->dir, s->name, strerror(-rc));
+		store_errf(err, errlen, -rc, "write to %s/%s failed", p->dir, s->name);
 		/* Cut what may have reached the file; the next append writes at
 		 * the same place anyway, and recovery would cut it by checksum. */
-		if (ftruncate(s->fd, (off_t)s->size) == 0)
+		if (ftruncate(fd, (off_t)s->size) == 0)
 			s->reserved = s->size;
-		goto out_unlock;
+		goto out_unpin;
 	}
 	s->size += (int64_t)total;
 	if (s->reserved < s->size)
@@ -313,6 +357,8 @@ int store_partition_append(struct store_partition *p, int32_t flag, const void *
 	p->unflushed++;
 	atomic_fetch_add(&p->st->appends, 1);
 	atomic_fetch_add(&p->st->append_bytes, total);
+out_unpin:
+	segment_unpin(s);
 out_unlock:
 	pthread_mutex_unlock(&p->lock);
 	if (rc != 0)
@@ -339,35 +385,44 @@ int store_partition_flush(struct store_partition *p, int64_t *flushed, char *err
 	target = p->written_end;
 	if (p->failed) {
 		rc = p->failed;
-		snprintf(err, errlen, "partition %s-%d failed an earlier fsync: %s", p->topic,
+		snprintf(err, errlen, "partition %s-%d failed an earlier flush: %s", p->topic,
 		         p->id, strerror(-rc));
 		goto out_locked;
 	}
 	if (target == p->flushed_end)
 		goto out_locked;
-	/* From the newest segment back to the one holding flushed_end. */
+	/* From the newest segment back to the last one holding bytes past
+	 * flushed_end. Only those: a segment that ends at flushed_end may be
+	 * deleted by retention meanwhile, and its file is not there to open. */
 	for (size_t i = p->nsegs; i-- > 0;) {
 		struct store_segment *s = p->segs[i];
-		if (n == FLUSH_MAX_SEGS)
+		if (n == FLUSH_MAX_SEGS || s->start + s->size <= p->flushed_end)
 			break; /* older ones were synced when they rolled over */
 		s->refs++;
 		segs[n++] = s;
-		if (s->start <= p->flushed_end)
-			break;
 	}
 	uint64_t msgs = p->unflushed;
 	p->unflushed = 0;
 	pthread_mutex_unlock(&p->lock);
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (p->st->io.fsync(segs[i]->fd) != 0) {
+		/* A segment that cannot be opened cannot be synced: that fails
+		 * the flush like a failed fsync (below), so that no put answered
+		 * 500 shows up later. The cache sheds idle descriptors before
+		 * an open fails for want of them (files.c). */
+		int fd = segment_pin(segs[i], err, errlen);
+		if (fd < 0) {
+			rc = fd;
+			break;
+		}
+		if (p->st->io.fsync(fd) != 0) {
 			rc = -errno;
 			atomic_fetch_add(&p->st->fsync_errors, 1);
-			snprintf(err, errlen, "fsync of %s/%s failed: %s", p->dir, segs[i]->name,
-			         strerror(-rc));
+			store_errf(err, errlen, -rc, "fsync of %s/%s failed", p->dir, segs[i]->name);
 		} else {
 			atomic_fetch_add(&p->st->fsyncs, 1);
 		}
+		segment_unpin(segs[i]);
 	}
 
 	pthread_mutex_lock(&p->lock);
@@ -386,10 +441,15 @@ int store_partition_flush(struct store_partition *p, int64_t *flushed, char *err
 			if (s->start + s->size <= p->flushed_end)
 				break;
 			int64_t keep = p->flushed_end > s->start ? p->flushed_end - s->start : 0;
-			if (ftruncate(s->fd, (off_t)keep) == 0) {
+			char why[STORE_ERR_BYTES];
+			int fd = segment_pin(s, why, sizeof why);
+			if (fd < 0)
+				continue; /* recovery cuts them by checksum, or keeps them */
+			if (ftruncate(fd, (off_t)keep) == 0) {
 				s->size = keep;
 				s->reserved = keep;
 			}
+			segment_unpin(s);
 		}
 	}
 out_locked:
@@ -458,6 +518,23 @@ static int check_first_record(struct store_partition *p, int64_t offset, const v
 	return -EBADMSG;
 }
 
+/* The segment a read wanted was deleted by retention between finding it
+ * and opening its file: the answer is what the read would get now, "before
+ * the first segment". Anything else stays the open's error. */
+static int read_expired(struct store_partition *p, struct store_segment *s, int64_t offset,
+                        struct store_read *r, int rc)
+{
+	pthread_mutex_lock(&p->lock);
+	segment_unref(s);
+	if (offset < p->segs[0]->start) {
+		r->status = STORE_READ_BEFORE;
+		r->moved = p->segs[0]->start;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
 int store_partition_read(struct store_partition *p, int64_t offset, void *buf, size_t max,
                          struct store_read *r, char *err, size_t errlen)
 {
@@ -493,14 +570,18 @@ int store_partition_read(struct store_partition *p, int64_t offset, void *buf, s
 	int rc = 0;
 	size_t got = 0;
 	off_t pos = (off_t)(offset - s->start);
-	while (got < max) {
-		ssize_t n = pread(s->fd, (char *)buf + got, max - got, pos + (off_t)got);
+	int fd = segment_pin(s, err, errlen);
+	if (fd < 0)
+		rc = fd;
+	if (rc == -ENOENT)
+		return read_expired(p, s, offset, r, rc);
+	while (rc == 0 && got < max) {
+		ssize_t n = pread(fd, (char *)buf + got, max - got, pos + (off_t)got);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
-			snprintf(err, errlen, "read of %s/%s failed: %s", p->dir, s->name,
-			         strerror(-rc));
+			store_errf(err, errlen, -rc, "read of %s/%s failed", p->dir, s->name);
 			break;
 		}
 		if (n == 0) {
@@ -510,6 +591,8 @@ int store_partition_read(struct store_partition *p, int64_t offset, void *buf, s
 		}
 		got += (size_t)n;
 	}
+	if (fd >= 0)
+		segment_unpin(s);
 
 	pthread_mutex_lock(&p->lock);
 	segment_unref(s);
@@ -554,17 +637,19 @@ int store_partition_expire(struct store_partition *p, time_t cutoff, char *err, 
 		/* Only whole, durable segments: the last one is never a candidate. */
 		if (s->start + s->size > p->flushed_end)
 			break;
-		if (fstat(s->fd, &sb) != 0) {
+		/* By name: asking the cache for a descriptor would open every
+		 * old segment once a minute. */
+		path_join(path, sizeof path, p->dir, s->name);
+		if (stat(path, &sb) != 0) {
 			rc = -errno;
-			snprintf(err, errlen, "cannot stat %s/%s: %s", p->dir, s->name, strerror(-rc));
+			store_errf(err, errlen, -rc, "cannot stat %s", path);
 			break;
 		}
 		if (sb.st_mtime >= cutoff)
 			break;
-		path_join(path, sizeof path, p->dir, s->name);
 		if (unlink(path) != 0) {
 			rc = -errno;
-			snprintf(err, errlen, "cannot delete %s: %s", path, strerror(-rc));
+			store_errf(err, errlen, -rc, "cannot delete %s", path);
 			break;
 		}
 		memmove(p->segs, p->segs + 1, (p->nsegs - 1) * sizeof *p->segs);

@@ -79,19 +79,23 @@ static int load_segments(struct store_partition *p, char *err, size_t errlen)
 		int64_t start;
 		if (!segment_parse_name(de->d_name, &start))
 			continue; /* not ours (MetaQ leaves none of its own here) */
-		int fd = openat(dirfd(d), de->d_name, O_RDWR | O_CLOEXEC);
+		/* By name: the descriptor cache opens the file when it is used,
+		 * so a partition of any number of segments costs no fd here. */
 		struct stat sb;
-		if (fd < 0 || fstat(fd, &sb) != 0) {
+		if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0) {
 			rc = -errno;
 			snprintf(err, errlen, "cannot open segment %s/%s: %s", p->dir, de->d_name,
 			         strerror(-rc));
-			if (fd >= 0)
-				close(fd);
 			break;
 		}
-		struct store_segment *s = segment_new(start, fd);
+		if (!S_ISREG(sb.st_mode)) {
+			rc = -EINVAL;
+			snprintf(err, errlen, "segment %s/%s is not a regular file; move it away "
+			         "and restart", p->dir, de->d_name);
+			break;
+		}
+		struct store_segment *s = segment_new(p, start);
 		if (!s) {
-			close(fd);
 			rc = -ENOMEM;
 			snprintf(err, errlen, "out of memory");
 			break;
@@ -356,7 +360,7 @@ int partition_recover(struct store_partition *p, char *err, size_t errlen)
 		return rc;
 	if (p->nsegs == 0) {
 		struct store_segment *s;
-		rc = segment_create(p->st, p->dir, 0, &s, err, errlen);
+		rc = segment_create(p, 0, &s, err, errlen);
 		if (rc != 0)
 			return rc;
 		rc = partition_push_segment(p, s);
@@ -367,9 +371,16 @@ int partition_recover(struct store_partition *p, char *err, size_t errlen)
 		}
 	}
 	struct store_segment *last = p->segs[p->nsegs - 1];
+	/* Pinned: the descriptor cache keeps its fd open while recovery scans,
+	 * saves and cuts through it. */
+	int fd = segment_pin(last, err, errlen);
+	if (fd < 0)
+		return fd;
 	rc = recover_last(p, last, err, errlen);
 	if (rc != 0)
-		return rc;
+		goto out;
 	p->written_end = p->flushed_end = last->start + last->size;
-	return 0;
+out:
+	segment_unpin(last);
+	return rc;
 }

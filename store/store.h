@@ -20,7 +20,8 @@
  *    The zeros after the last record are cut at store_close() and, after a
  *    crash, by recovery.
  *  - After a failed fsync a partition refuses appends until the store is
- *    reopened: what the page cache holds is then unknown (fsyncgate).
+ *    reopened: what the page cache holds is then unknown (fsyncgate). A
+ *    flush that cannot open a segment file to sync it fails the same way.
  *  - store_open() recovers: segments must line up (start + size == next
  *    start) or the open fails naming the files; the last segment of each
  *    partition is scanned record by record and a torn tail is truncated.
@@ -32,6 +33,18 @@
  *    the offset instead.
  *  - The data directory is locked (flock on data_dir/pulsemq.lock): a
  *    second store_open() on it fails with -EBUSY while the first is open.
+ *  - Bounded by disk, not by file descriptors: segment files are opened
+ *    when used and closed again by an LRU cache of at most max_open_files
+ *    idle descriptors, so any number of partitions and segments opens and
+ *    serves under the RLIMIT_NOFILE the process started with.
+ *  - At most max_topics topics (those topic_configured() names do not
+ *    count); creating one more fails with -EDQUOT, naming the setting.
+ *  - Creating a partition (mkdir, directory fsyncs, its first segment)
+ *    runs outside every lock readers take: gets and puts on existing
+ *    partitions never wait for it. Concurrent creators of one partition
+ *    agree: one creates, the others wait for it and get its result.
+ *  - A failed creation leaves nothing in memory (the directory may stay on
+ *    disk; the next attempt or start-up reuses it).
  */
 #ifndef PMQ_STORE_H
 #define PMQ_STORE_H
@@ -44,9 +57,20 @@
 
 #include "store/io.h"
 
-/* Bytes of English an error message may take (store functions' err): a
- * refused recovery names two paths under data_dir and what to do. */
-#define STORE_ERR_BYTES 1024
+/* Bytes of English an error message may take (store functions' err).
+ * The longest names a partition directory twice and two segment files:
+ * under a data_dir of STORE_DATA_DIR_MAX bytes that is about 1600 bytes.
+ * A message cut to a smaller buffer keeps its errno text (store_errf). */
+#define STORE_ERR_BYTES 2048
+/* Longest data_dir path, so that every message fits STORE_ERR_BYTES
+ * (the daemon's data_dir setting holds 1023 bytes). */
+#define STORE_DATA_DIR_MAX 1023
+/* Partition ids are 0 .. STORE_PARTITIONS_MAX - 1: the daemon's
+ * num_partitions range, and so at most 4 digits in a directory name. */
+#define STORE_PARTITIONS_MAX 1024
+/* A topic name leaves room for "-1023" in a 255-byte file name
+ * (NAME_MAX): "<topic>-<partition>" is the partition's directory. */
+#define STORE_TOPIC_MAX_BYTES 250
 
 struct store;
 struct store_partition;
@@ -70,6 +94,16 @@ struct store_options {
 	void *notice_ctx;
 	const struct store_io *io;   /* NULL: the real syscalls */
 	enum store_recovery recovery;
+	/* Topics at most (0: no limit); creating another fails -EDQUOT. */
+	int64_t max_topics;
+	/* Topics that do not count against max_topics and are never refused
+	 * (the daemon's [topic=NAME] sections); NULL: none. Called with
+	 * topic_ctx, under a store lock: it must be quick and not call back. */
+	bool (*topic_configured)(void *ctx, const char *topic, size_t len);
+	/* Idle segment descriptors kept open at most (0: a quarter of
+	 * RLIMIT_NOFILE). Descriptors in use are never closed, so the count
+	 * may pass this while that many reads and writes run at once. */
+	int64_t max_open_files;
 };
 
 struct store_stats {
@@ -85,6 +119,11 @@ struct store_stats {
 	uint64_t segments_deleted;   /* by retention */
 	uint64_t partitions;
 	uint64_t segments;
+	uint64_t topics;             /* topics in the map */
+	uint64_t topics_refused;     /* creations refused by max_topics */
+	uint64_t open_files;         /* segment descriptors open now */
+	uint64_t max_open_files;     /* the cache's bound in effect */
+	uint64_t file_opens;         /* segment files opened again on demand */
 };
 
 /* Opens (creating data_dir when missing), locks and recovers the store.
@@ -101,7 +140,9 @@ void store_get_stats(struct store *st, struct store_stats *s);
 struct store_partition *store_partition_find(struct store *st, const char *topic,
                                              size_t len, int32_t partition);
 /* The partition, created (directory + first segment) when missing.
- * 0 or -errno with err. */
+ * 0 or -errno with err: -EINVAL for a topic name or partition the store
+ * cannot hold (longer than STORE_TOPIC_MAX_BYTES, bad characters, id out
+ * of range), -EDQUOT past max_topics, else what the disk said. */
 int store_partition_open(struct store *st, const char *topic, size_t len,
                          int32_t partition, struct store_partition **out,
                          char *err, size_t errlen);
@@ -175,6 +216,11 @@ int store_partition_nearest(struct store_partition *p, int64_t offset, int64_t *
 
 /* First start and readable end. */
 void store_partition_bounds(struct store_partition *p, int64_t *first, int64_t *end);
+
+/* Shortens a message in err (formatted by the store) to fit max bytes
+ * with its NUL, keeping its start and its end, where the errno text is:
+ * for callers that must put it in a smaller buffer (an answer line). */
+void store_err_shorten(char *err, size_t max);
 
 /* Deletes whole segments, oldest first and never the last one, whose file
  * was last modified before cutoff. Returns how many were deleted, or

@@ -190,6 +190,9 @@ static void answer_batch(struct ack *a)
 			request_reply_result(a->req, 200, a->body, a->len);
 			atomic_fetch_add(&store_svc.puts_acked, 1);
 		} else {
+			/* An answer line is shorter than a store error can be. */
+			if (f->rc != 0)
+				store_err_shorten(f->err, 900);
 			request_reply_resultf(a->req, 500, "the message was not stored durably: %s",
 			                      f->rc != 0 ? f->err : "the flush did not cover it");
 			atomic_fetch_add(&store_svc.puts_failed, 1);

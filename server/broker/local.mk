@@ -9,7 +9,8 @@ pulsemqd_LDADD += libpmqstore.la
 # Against the real daemon: put / get / offset, kill -9 under load, damaged
 # segments (recovery, reads, the CLI, --scrub).
 STORE_INTEGRATION_TESTS = tests/integration/test_store tests/integration/test_crash \
-	tests/integration/test_store_topics tests/integration/test_store_corrupt
+	tests/integration/test_store_topics tests/integration/test_store_corrupt \
+	tests/integration/test_store_limits
 check_PROGRAMS += $(STORE_INTEGRATION_TESTS)
 TESTS += $(STORE_INTEGRATION_TESTS)
 tests_integration_test_store_SOURCES = tests/integration/test_store.c
@@ -20,3 +21,5 @@ tests_integration_test_store_topics_SOURCES = tests/integration/test_store_topic
 tests_integration_test_store_topics_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_store_corrupt_SOURCES = tests/integration/test_store_corrupt.c
 tests_integration_test_store_corrupt_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_store_limits_SOURCES = tests/integration/test_store_limits.c
+tests_integration_test_store_limits_LDADD = libpmqtest.la libpmqproto.la

@@ -48,6 +48,30 @@ static void log_put_failure(const char *topic, int tl, int32_t part, const char 
 	        "not logged)", tl, topic, part, err, q);
 }
 
+/* An answer line holds this much of a store error; the store keeps its
+ * start and its end, where the errno text is (store_err_shorten). */
+#define REPLY_ERR_BYTES 900
+
+static void reply_not_stored(struct request *req, int code, char *err)
+{
+	store_err_shorten(err, REPLY_ERR_BYTES);
+	request_reply_resultf(req, code, "the message was not stored: %s", err);
+}
+
+/* The partition could not be opened or created: a name the store cannot
+ * hold is the client's mistake (400), max_topics the operator's bound
+ * (403, the text names the setting), anything else the disk's (500). */
+static void reply_not_created(struct request *req, const char *tn, int tl, int32_t part,
+                              int rc, char *err)
+{
+	if (rc == -EINVAL) {
+		reply_not_stored(req, 400, err);
+		return;
+	}
+	log_put_failure(tn, tl, part, err);
+	reply_not_stored(req, rc == -EDQUOT ? 403 : 500, err);
+}
+
 static void proc_put(struct request *req, void *ctx)
 {
 	const struct pmq_msg *m = request_msg(req);
@@ -96,12 +120,14 @@ static void proc_put(struct request *req, void *ctx)
 		}
 	}
 	rc = store_partition_open(store_svc.st, tn, m->topic.len, part, &p, err, sizeof err);
-	if (rc == 0)
-		rc = store_partition_append(p, m->flag, m->body.ptr, m->body.len, &a, err,
-		                            sizeof err);
+	if (rc != 0) {
+		reply_not_created(req, tn, tl, part, rc, err);
+		goto failed;
+	}
+	rc = store_partition_append(p, m->flag, m->body.ptr, m->body.len, &a, err, sizeof err);
 	if (rc != 0) {
 		log_put_failure(tn, tl, part, err);
-		request_reply_resultf(req, 500, "the message was not stored: %s", err);
+		reply_not_stored(req, 500, err);
 		goto failed;
 	}
 
@@ -188,6 +214,7 @@ static void proc_get(struct request *req, void *ctx)
 		if (rc != -EBADMSG)
 			pmq_log(PMQ_LOG_ERROR, "get from %.*s-%" PRId32 ": %s", (int)m->topic.len,
 			        m->topic.ptr, m->partition, err);
+		store_err_shorten(err, REPLY_ERR_BYTES);
 		request_reply_resultf(req, 500, "%s", err);
 	} else if (r.status == STORE_READ_OK &&
 	           reply_too_big(req, m, buf, r.len, cfg->max_transfer_bytes)) {

@@ -52,6 +52,13 @@ static void retention_tick(void *ctx)
 	store_service_retention(time(NULL));
 }
 
+/* A [topic=NAME] section is the operator's: it never counts against
+ * max_topics, so clients creating topics cannot lock it out. */
+static bool topic_configured(void *ctx, const char *topic, size_t len)
+{
+	return settings_find_topic(ctx, topic, len) != NULL;
+}
+
 int store_service_start(const struct settings *cfg)
 {
 	char err[STORE_ERR_BYTES];
@@ -64,6 +71,9 @@ int store_service_start(const struct settings *cfg)
 		.notice = store_notice_log,
 		.recovery = cfg->recovery == PMQ_RECOVERY_TRUNCATE ? STORE_RECOVERY_TRUNCATE
 			: STORE_RECOVERY_REFUSE,
+		.max_topics = cfg->max_topics,
+		.topic_configured = topic_configured,
+		.max_open_files = cfg->max_open_files,
 	};
 	int rc;
 
@@ -94,8 +104,10 @@ int store_service_start(const struct settings *cfg)
 	}
 	struct store_stats s;
 	store_get_stats(store_svc.st, &s);
-	pmq_log(PMQ_LOG_INFO, "store: %" PRIu64 " partitions in %s, flush_mode %s", s.partitions,
-	        cfg->data_dir, cfg->flush_mode == PMQ_FLUSH_SYNC ? "sync" : "async");
+	pmq_log(PMQ_LOG_INFO, "store: %" PRIu64 " partitions of %" PRIu64 " topics in %s, "
+	        "flush_mode %s, up to %" PRIu64 " segment files open", s.partitions, s.topics,
+	        cfg->data_dir, cfg->flush_mode == PMQ_FLUSH_SYNC ? "sync" : "async",
+	        s.max_open_files);
 	return 0;
 fail:
 	store_close(store_svc.st);
@@ -209,6 +221,11 @@ int store_service_figures(uint64_t v[SF_COUNT])
 	v[SF_STORE_TRUNCATED_BYTES] = s.truncated_bytes;
 	v[SF_STORE_CORRUPT_READS] = s.corrupt_reads;
 	v[SF_STORE_SEGMENTS_DELETED] = s.segments_deleted;
+	v[SF_STORE_TOPICS] = s.topics;
+	v[SF_STORE_TOPICS_REFUSED] = s.topics_refused;
+	v[SF_STORE_OPEN_FILES] = s.open_files;
+	v[SF_STORE_MAX_OPEN_FILES] = s.max_open_files;
+	v[SF_STORE_FILE_OPENS] = s.file_opens;
 	/* fsyncs per put, in thousandths: the group commit's effect */
 	v[SF_STORE_FSYNCS_PER_1000_PUTS] = s.appends ? s.fsyncs * 1000 / s.appends : 0;
 	return 0;

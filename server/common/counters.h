@@ -156,7 +156,20 @@ const char *close_reason_name(enum close_reason r);
 	X(STORE_PARTITIONS, SYSTEM, NONE, GAUGE, "", "store_partitions", "pulsemq_store_partitions", \
 	  "", "Partitions open.") \
 	X(STORE_SEGMENTS, SYSTEM, NONE, GAUGE, "", "store_segments", "pulsemq_store_segments", "", \
-	  "Segment files open.") \
+	  "Segment files in the store.") \
+	X(STORE_TOPICS, SYSTEM, NONE, GAUGE, "", "store_topics", "pulsemq_store_topics", "", \
+	  "Topics in the store.") \
+	X(STORE_TOPICS_REFUSED, SYSTEM, NONE, COUNTER, "", "store_topics_refused", \
+	  "pulsemq_store_topics_refused_total", "", \
+	  "Topic creations refused by max_topics (answered 403).") \
+	X(STORE_OPEN_FILES, SYSTEM, NONE, GAUGE, "", "store_open_files", \
+	  "pulsemq_store_open_files", "", "Segment file descriptors open now.") \
+	X(STORE_MAX_OPEN_FILES, SYSTEM, NONE, GAUGE, "", "store_max_open_files", \
+	  "pulsemq_store_max_open_files", "", \
+	  "Segment file descriptors kept open at most (max_open_files).") \
+	X(STORE_FILE_OPENS, SYSTEM, NONE, COUNTER, "", "store_file_opens", \
+	  "pulsemq_store_file_opens_total", "", \
+	  "Segment files opened again after the cache closed them.") \
 	X(STORE_TRUNCATED_BYTES, SYSTEM, NONE, COUNTER, "bytes", "store_truncated_bytes", \
 	  "pulsemq_store_recovery_truncated_bytes_total", "", \
 	  "Bytes of torn tails cut off by recovery.") \

@@ -65,6 +65,8 @@ struct settings {
 	bool auto_create_topics;
 	int32_t num_partitions;
 	int64_t segment_bytes;
+	int32_t max_topics;         /* [topic=NAME] ones not counted */
+	int32_t max_open_files;     /* segment fds; 0: RLIMIT_NOFILE / 4 */
 	enum pmq_flush_mode flush_mode;
 	int32_t flush_threshold;    /* async: fsync after this many messages */
 	int32_t flush_interval_ms;  /* async: and at least this often */

@@ -112,6 +112,11 @@ static const struct config_key keys[] = {
 	BOOL("auto_create_topics", auto_create_topics, "yes", "create a topic on its first put"),
 	I32("num_partitions", num_partitions, "1", PARTITIONS_MIN, PARTITIONS_MAX, "partitions of a new topic"),
 	SIZE("segment_bytes", segment_bytes, "1G", SEGMENT_MIN, SEGMENT_MAX, "a segment file rolls over at this size"),
+	/* A topic costs a directory, 4 KiB on disk per partition and its scan
+	 * at start-up, but no file descriptor while idle (max_open_files):
+	 * 10000 bounds what clients can create without troubling a disk. */
+	I32("max_topics", max_topics, "10000", 1, 10000000, "topics at most ([topic=NAME] ones not counted); a put creating one more is answered 403"),
+	I32("max_open_files", max_open_files, "0", 0, 10000000, "segment files kept open at most, least recently used closed first; 0 = a quarter of RLIMIT_NOFILE"),
 	ENUM("flush_mode", flush_mode, enum pmq_flush_mode, "sync", flush_modes, "sync: a put is answered after fsync (group commit); async: at once"),
 	I32("flush_threshold", flush_threshold, "1000", 0, FLUSH_THRESHOLD_MAX, "async: fsync after this many messages (0 = every message)"),
 	I32("flush_interval_ms", flush_interval_ms, "1000", 1, 3600000, "async: fsync at least this often"),
@@ -300,11 +305,13 @@ int config_topic_set(struct settings_topic *t, const char *key, size_t klen,
 }
 
 /* A topic name becomes a directory name "<topic>-<partition>" under
- * data_dir, so it may not hold '/' or be a dot name; MetaQ's own names are
- * letters, digits, '_', '-' and '.'. */
+ * data_dir, so it may not hold '/' or be a dot name, and leaves room for
+ * "-1023" in 255 bytes (the store's STORE_TOPIC_MAX_BYTES); MetaQ's own
+ * names are letters, digits, '_', '-' and '.'. */
+#define TOPIC_NAME_MAX 250
 static bool topic_name_ok(const char *name, size_t len)
 {
-	if (len == 0 || len >= sizeof(((struct settings_topic *)0)->name) || name[0] == '.')
+	if (len == 0 || len > TOPIC_NAME_MAX || name[0] == '.')
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char ch = name[i];
@@ -322,8 +329,9 @@ struct settings_topic *config_topic_get(struct settings *c, const char *name, si
 	if (t)
 		return t;
 	if (!topic_name_ok(name, len)) {
-		snprintf(err, errlen, "invalid topic name '%.*s': expected 1 to 255 of "
-		         "A-Z a-z 0-9 _ - . (not starting with '.')", len > 200 ? 200 : (int)len, name);
+		snprintf(err, errlen, "invalid topic name '%.*s': expected 1 to %d of "
+		         "A-Z a-z 0-9 _ - . (not starting with '.')", len > 200 ? 200 : (int)len, name,
+		         TOPIC_NAME_MAX);
 		return NULL;
 	}
 	t = realloc(c->topics, (c->ntopics + 1) * sizeof *t);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -72,6 +73,10 @@ static pid_t td_spawn(struct td_daemon *d, const char *port_file,
 	if (!bin)
 		bin = "./pulsemqd";
 	argv[argc++] = bin;
+	if (d->conf_path[0]) {
+		argv[argc++] = "-c";
+		argv[argc++] = d->conf_path;
+	}
 	snprintf(opts[no], sizeof opts[no], "port_file=%s", port_file);
 	argv[argc++] = "-o";
 	argv[argc++] = opts[no++];
@@ -100,6 +105,13 @@ static pid_t td_spawn(struct td_daemon *d, const char *port_file,
 	}
 	if (null >= 0)
 		dup2(null, 0);
+	if (d->nofile > 0) {
+		struct rlimit rl = { (rlim_t)d->nofile, (rlim_t)d->nofile };
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			fprintf(stderr, "setrlimit NOFILE %ld: %s\n", d->nofile, strerror(errno));
+			_exit(127);
+		}
+	}
 	execv(bin, (char *const *)argv);
 	fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 	_exit(127);
@@ -144,6 +156,23 @@ static int td_launch(struct td_daemon *d, const char *const *settings)
 
 int td_start(struct td_daemon *d, const char *const *settings)
 {
+	return td_start_opts(d, NULL, settings);
+}
+
+static int td_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0) {
+		diag("cannot write %s: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+int td_start_opts(struct td_daemon *d, const struct td_opts *o, const char *const *settings)
+{
 	const char *tmp = getenv("PMQ_TEST_TMPDIR");
 	memset(d, 0, sizeof *d);
 	if (!tmp || !*tmp)
@@ -157,6 +186,12 @@ int td_start(struct td_daemon *d, const char *const *settings)
 	snprintf(d->data_dir, sizeof d->data_dir, "%s/data", d->dir);
 	snprintf(d->log_path, sizeof d->log_path, "%s/log", d->dir);
 	mkdir(d->data_dir, 0755);
+	if (o && o->config_text) {
+		snprintf(d->conf_path, sizeof d->conf_path, "%s/pulsemqd.conf", d->dir);
+		if (td_write_file(d->conf_path, o->config_text) != 0)
+			return -1;
+	}
+	d->nofile = o ? o->nofile : 0;
 	return td_launch(d, settings);
 }
 

@@ -22,6 +22,16 @@ struct td_daemon {
 	char data_dir[600];
 	char log_path[600];   /* the daemon's stderr */
 	int exit_status;      /* when it exited during start-up: its status, else -1 */
+	/* Read by every (re)start, so a test may change them in between:
+	 * RLIMIT_NOFILE set in the child before exec (0: inherited), and a
+	 * config file passed with -c ("": none). */
+	long nofile;
+	char conf_path[600];
+};
+
+struct td_opts {
+	long nofile;              /* 0: the test's own limit */
+	const char *config_text;  /* written to DIR/pulsemqd.conf, NULL: none */
 };
 
 /*
@@ -32,6 +42,8 @@ struct td_daemon {
  * Returns 0, or -1 (the log is dumped as diagnostics).
  */
 int td_start(struct td_daemon *d, const char *const *settings);
+/* td_start() with a file descriptor limit and/or a config file. */
+int td_start_opts(struct td_daemon *d, const struct td_opts *o, const char *const *settings);
 /* Same, reusing d->dir and d->data_dir (a restart on the same data). */
 int td_restart(struct td_daemon *d, const char *const *settings);
 /* The port in a port_file written whole ("N\n"), or -1 (absent, not

@@ -372,7 +372,7 @@ static void test_file(void)
 		  "invalid value '0' for 'num_partitions': expected an integer from 1 to 1024", 2,
 		  "bad topic value" },
 		{ "\n\n\n[topic=../etc]\n",
-		  "invalid topic name '../etc': expected 1 to 255 of A-Z a-z 0-9 _ - . "
+		  "invalid topic name '../etc': expected 1 to 250 of A-Z a-z 0-9 _ - . "
 		  "(not starting with '.')", 4, "bad topic name" },
 		{ "[system\n", "syntax error: '[' without ']'", 1, "unclosed section" },
 		{ "[system]\nport = 1\n  [topic=foo]\n",
