@@ -33,6 +33,7 @@
 #include "server/common/log.h"
 #include "server/runtime/dispatch.h"
 #include "server/runtime/idle_policy.h"
+#include "server/runtime/push.h"
 #include "server/runtime/session.h"
 
 #define IO_MAILBOX_CAPACITY 65536  /* answers + idle checks waiting; workers retry when full */
@@ -323,6 +324,10 @@ static void take_mail(struct io_thread *io)
 			probe_took_ping(&io->probe);
 			break;
 		case IOM_STALL: /* the timer's only */
+			break;
+		case IOM_PUSH:
+		case IOM_CLOSE:
+			push_on_mail(io, m);
 			break;
 		}
 	}

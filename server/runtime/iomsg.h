@@ -16,6 +16,8 @@ enum io_msg_type {
 	IOM_CTRL,        /* struct io_ctrl: shutdown phases */
 	IOM_PING,        /* struct probe: the watchdog asks "alive?" (probe.h) */
 	IOM_STALL,       /* timer only: `debug sleep timer` (struct timer_stall) */
+	IOM_PUSH,        /* struct outbuf: unsolicited output from the broker (push.h) */
+	IOM_CLOSE,       /* the broker closes the session (push.h) */
 };
 
 struct io_msg {

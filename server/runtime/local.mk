@@ -17,7 +17,8 @@ pulsemqd_SOURCES += \
 	server/runtime/slow_consumer.h server/runtime/slow_consumer.c \
 	server/runtime/timer.h server/runtime/timer.c \
 	server/runtime/request.h server/runtime/reqlife.h server/runtime/request.c \
-	server/runtime/progress.c server/runtime/views.c
+	server/runtime/progress.c server/runtime/views.c \
+	server/runtime/push.h server/runtime/push.c
 pulsemqd_LDADD += libpmqpool.la libpmqactors.la
 
 # Unit tests of the runtime's pure parts.

@@ -62,6 +62,11 @@ processor_fn *processor_lookup(enum pmq_cmd cmd, void **ctx)
 	return processors[cmd].fn;
 }
 
+struct handle request_session(const struct request *req)
+{
+	return req->h;
+}
+
 const struct pmq_msg *request_msg(const struct request *req)
 {
 	return &req->msg;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actors/handle.h"
 #include "protocol/protocol.h"
 
 struct request;
@@ -25,6 +26,10 @@ typedef void processor_fn(struct request *req, void *ctx);
 /* At start-up, before the listeners open: cmd will be served by fn. A
  * command with no processor is answered 503 "no processor for <cmd>". */
 int processor_register(enum pmq_cmd cmd, processor_fn *fn, void *ctx);
+
+/* The session that sent req (for pushes, closes and registrations keyed
+ * by session: runtime.h). */
+struct handle request_session(const struct request *req);
 
 /* The decoded command; views stay valid until the reply. */
 const struct pmq_msg *request_msg(const struct request *req);

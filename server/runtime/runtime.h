@@ -23,6 +23,7 @@
  *   slow_consumer.c  output stuck past write_timeout_ms (slow_consumer.h)
  *   progress.c  progress checks for the watchdog (this header)
  *   views.c     read-only views for stats and /metrics (this header)
+ *   push.c      pushes, closes and the close hook for the broker (push.h)
  *
  * Promises:
  *  - runtime_start() binds every listener before it returns (a bind error
@@ -40,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actors/handle.h"
 #include "protocol/protocol.h"
 #include "server/common/counters.h"
 #include "server/common/settings.h"
@@ -65,6 +67,20 @@ int runtime_every(uint32_t period_ms, enum rt_pool pool, void (*fn)(void *ctx), 
  * "flush"): fn is called on the IO thread and must not block; the runtime
  * answers 200. Registered before runtime_start(). */
 int runtime_debug_target(const char *target, void (*fn)(int32_t ms));
+
+/* A session closes (any reason): fn runs on its IO thread as it is freed,
+ * once per session. It must be quick and must not block (no disk, no
+ * waiting on a pool or a contended lock): defer real work. One hook. */
+int runtime_on_close(void (*fn)(struct handle h, void *ctx), void *ctx);
+
+/* Any thread: bytes for session h that answer no request (e.g. a notify
+ * push); copied. false when the runtime is stopping or h's IO thread does
+ * not take mail in time; a closed session drops it silently. */
+bool runtime_push(struct handle h, const void *data, size_t len);
+
+/* Any thread: close session h once what it is owed is written, counted
+ * under why. false as for runtime_push. */
+bool runtime_close(struct handle h, enum close_reason why);
 
 /* ---- life ----------------------------------------------------------------- */
 

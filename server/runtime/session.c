@@ -24,6 +24,7 @@
 #include "server/common/log.h"
 #include "server/runtime/dispatch.h"
 #include "server/runtime/idle_policy.h"
+#include "server/runtime/push.h"
 #include "server/runtime/session.h"
 #include "server/common/textline.h"
 
@@ -208,6 +209,7 @@ static void session_free(struct io_thread *io, struct session *s)
 	/* Counted before the peer can see the close: a client that reads our
 	 * FIN and then asks `stats` must find this session counted. */
 	stats_inc(&io->stats, (enum stat_id)(ST_CLOSED_FIRST + s->why));
+	push_session_closed(s);
 	stats_dec(&io->stats, s->state == SS_OPEN ? ST_SESS_OPEN : ST_SESS_DRAINING);
 	session_set_flag(io, &s->throttled, ST_SESS_THROTTLED, false);
 	session_set_flag(io, &s->hb_out, ST_SESS_HB_OUT, false);
