@@ -45,6 +45,11 @@ struct session {
 
 	char *in;                       /* undecoded input */
 	size_t in_len, in_cap;
+	/* Input to drop unread, as it arrives (never buffered whole): */
+	size_t skip;                    /* body bytes of a refused request */
+	bool skip_line;                 /* an over-long line, up to its \r\n */
+	bool skip_cr;                   /* ... whose last byte dropped was \r */
+	size_t skip_line_left;          /* bytes it may still take, then close */
 	struct outq out;
 	unsigned inflight;              /* requests in pools, not yet answered */
 	size_t reserved;                /* output bytes those may still add (gets) */
