@@ -283,6 +283,9 @@ static void start_drain(struct io_thread *io)
 		struct session *s = io->slots[i].s;
 		if (!s || s->dead)
 			continue;
+		/* Requests whose bytes arrived before the stop are answered,
+		 * not dropped with the unread input. */
+		session_read_last(io, s);
 		session_drain(io, s, CLOSE_SHUTDOWN);
 		session_mark_dirty(io, s); /* also those draining already */
 	}

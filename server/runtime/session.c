@@ -33,6 +33,8 @@
 #define READ_BUDGET 262144        /* bytes read per session per loop turn */
 #define WRITE_IOV 64              /* buffers gathered per writev */
 #define LINGER_DISCARD 65536      /* unread input dropped before close (no RST) */
+#define LAST_READ_MAX (16u << 20) /* shutdown: input read per session, at most (a peer
+                                   * that keeps sending must not hold the stop) */
 
 void hvec_push(struct hvec *v, struct handle h)
 {
@@ -381,7 +383,8 @@ void session_decode(struct io_thread *io, struct session *s)
 {
 	size_t off = 0;
 
-	while (!s->dead && s->state == SS_OPEN && !s->throttled && off < s->in_len) {
+	while (!s->dead && s->state == SS_OPEN && (!s->throttled || s->last_read) &&
+	       off < s->in_len) {
 		struct pmq_msg m;
 		struct pmq_decode_error err;
 		size_t used = 0;
@@ -484,6 +487,33 @@ void session_read(struct io_thread *io, struct session *s)
 		session_kill(io, s, CLOSE_PEER);
 		return;
 	}
+}
+
+void session_read_last(struct io_thread *io, struct session *s)
+{
+	size_t total = 0;
+
+	if (s->dead || s->state != SS_OPEN)
+		return;
+	s->last_read = true;
+	session_decode(io, s);
+	while (!s->dead && s->state == SS_OPEN && total < LAST_READ_MAX) {
+		size_t room = in_room(s);
+		if (room == 0)
+			break;
+		ssize_t n = read(s->fd, s->in + s->in_len, room);
+		if (n > 0) {
+			s->last_read_ms = io->now_ms;
+			s->in_len += (size_t)n;
+			total += (size_t)n;
+			session_decode(io, s);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		break; /* drained (EAGAIN), EOF or an error: the drain closes it */
+	}
+	s->last_read = false;
 }
 
 void session_on_event(struct io_thread *io, struct session *s, uint32_t events)

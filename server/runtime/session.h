@@ -38,6 +38,7 @@ struct session {
 	enum close_reason why;          /* for DRAINING and killed */
 	bool dead;                      /* killed: reaped at the end of the loop */
 	bool throttled;                 /* output over max_output_bytes: not reading */
+	bool last_read;                 /* shutdown: decoding regardless of throttling */
 	bool want_read;                 /* the socket may hold more bytes */
 	bool rdhup;                     /* the peer shut its side: read to EOF */
 	bool epollout;                  /* EPOLLOUT armed */
@@ -133,6 +134,10 @@ void session_reap(struct io_thread *io);
 void session_on_event(struct io_thread *io, struct session *s, uint32_t events);
 /* Read (within a budget) and decode. */
 void session_read(struct io_thread *io, struct session *s);
+/* Shutdown, with the pools stopped: read and decode everything the peer
+ * sent so far (at most LAST_READ_MAX), throttled or not, so that every
+ * request that arrived is answered (503 "shutting down" by now). */
+void session_read_last(struct io_thread *io, struct session *s);
 /* Decode what is buffered (after throttling ends). */
 void session_decode(struct io_thread *io, struct session *s);
 void session_flush(struct io_thread *io, struct session *s);
