@@ -2,7 +2,7 @@
  * stats.c - the `stats` listings (stats.h).
  *
  * Items: none or "" (system counters, then the store's), "pools",
- * "sessions", "config". An unknown item is a bad request (400) whose body
+ * "sessions", "topics" (stats_topics.c), "config". An unknown item is a bad request (400) whose body
  * names the known ones: a typo should not look like an empty listing.
  */
 #include <config.h>
@@ -17,6 +17,7 @@
 #include "pool/pool.h"
 #include "server/runtime/runtime.h"
 #include "server/metrics/stats.h"
+#include "server/metrics/stats_topics.h"
 #include "server/broker/broker.h"
 #include "server/common/counters.h"
 
@@ -143,6 +144,8 @@ int stats_render(struct pmq_view item, struct sbuf *out)
 		fn = render_pools;
 	else if (item_is(item, "sessions"))
 		fn = render_sessions;
+	else if (item_is(item, "topics"))
+		fn = stats_topics_render;
 	if (fn || (item.ptr && item_is(item, "config"))) {
 		sbuf_append(out, "STATS\r\n", 7);
 		if (fn)
@@ -153,6 +156,6 @@ int stats_render(struct pmq_view item, struct sbuf *out)
 		return 200;
 	}
 	sbuf_printf(out, "unknown stats item '%.*s': known items are none, \"\", pools, "
-	            "sessions, config", (int)(item.len > 64 ? 64 : item.len), item.ptr);
+	            "sessions, topics, config", (int)(item.len > 64 ? 64 : item.len), item.ptr);
 	return 400;
 }

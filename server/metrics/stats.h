@@ -18,7 +18,7 @@
 /*
  * The body of `stats ITEM`: "STATS\r\n" + "key value\r\n"... + "END\r\n".
  * item: ptr NULL (none) or "" = system counters; "pools"; "sessions";
- * "config". Returns 200, or 400 for an unknown item (out then holds one
+ * "topics"; "config". Returns 200, or 400 for an unknown item (out then holds one
  * line of English naming the known items). Any thread, once the runtime
  * has started.
  */
