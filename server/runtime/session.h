@@ -105,6 +105,11 @@ struct io_thread {
 	struct stats_block stats;
 	struct io_ctrl ctrl[3];         /* shutdown messages, by op */
 	struct probe probe;      /* the watchdog's ping (probe.h) */
+	/* Answers that found the mailbox full (io_post_reply): a stack
+	 * pushed by any thread, taken whole by this one every turn. */
+	_Atomic(struct outbuf *) overflow;
+	struct io_msg wake;             /* IOM_WAKE, posted after a push */
+	atomic_uint_fast64_t jam_until_ms; /* debug: answers skip the mailbox */
 	unsigned pools_to_wake;         /* bit per rt_pool: lane submits since the last wake */
 	/* Queued to answer received, by command: written by this thread only
 	 * (hist_record_owned), read by metrics scrapes. */

@@ -138,7 +138,7 @@ static const struct bad requests[] = {
 	ROW("put t 0 0 0 1 TX:a 1\r\n", CLOSE, 0, 1, "invalid transaction key 'TX:a'"),
 	/* debug */
 	ROW("debug nap get 5 1\r\n", RESYNC, 0, 1, "unknown debug command (only 'sleep')"),
-	ROW("debug sleep disk 5 1\r\n", RESYNC, 0, 1, "debug sleep target must be get, put, heartbeat, io, timer or flush"),
+	ROW("debug sleep disk 5 1\r\n", RESYNC, 0, 1, "debug sleep target must be get, put, heartbeat, io, timer, flush or mailbox"),
 	ROW("debug sleep get 60001 1\r\n", RESYNC, 0, 1, "debug sleep time 60001 ms is outside 0..60000"),
 	ROW("debug sleep get -1 1\r\n", RESYNC, 0, 1, "debug sleep time -1 ms is outside 0..60000"),
 	/* a good line waits for its body; a bad one does not */
