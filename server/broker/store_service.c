@@ -262,7 +262,8 @@ int store_service_topics(void (*fn)(const struct broker_topic_stats *t, void *ct
 		free(l.v);
 		return -ENOMEM;
 	}
-	qsort(l.v, l.len, sizeof(*l.v), topic_cmp);
+	if (l.len > 1) /* not with NULL: no topic yet */
+		qsort(l.v, l.len, sizeof(*l.v), topic_cmp);
 	for (size_t i = 0; i < l.len; i++)
 		fn(&l.v[i], ctx);
 	free(l.v);
