@@ -155,7 +155,9 @@ void io_jam_replies(struct io_thread *io, int32_t ms)
 
 static bool io_jammed(struct io_thread *io)
 {
-	return clock_now_ms() < atomic_load_explicit(&io->jam_until_ms, memory_order_relaxed);
+	uint64_t until = atomic_load_explicit(&io->jam_until_ms, memory_order_relaxed);
+
+	return until != 0 && clock_now_ms() < until; /* no clock read unless ever jammed */
 }
 
 void io_post_reply(struct io_thread *io, struct outbuf *b, unsigned budget_ms)
