@@ -134,7 +134,9 @@ static void conn_dispatch(struct pulsemq_conn *c)
 			break;
 		if (ds == PMQ_DECODE_ERROR) {
 			c->st.protocol_errors++;
-			if (e.action == PMQ_ERR_CLOSE || used == 0) {
+			/* Only a bad line alone is stepped over: a broker
+			 * whose answers need skipping is not one to trust. */
+			if (e.action != PMQ_ERR_RESYNC || e.skip > 0) {
 				conn_fail(c, -EPROTO);
 				return;
 			}

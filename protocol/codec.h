@@ -14,6 +14,12 @@
 
 #define CODEC_NO_INDEX ((size_t)-1)
 
+/* A parser's "the line is well formed, but a value in it is refused" (an
+ * invalid topic name), as opposed to -1, "the line does not parse". Only a
+ * body command tells the two apart: after a refusal its body can still be
+ * skipped, after a parse failure its extent is unknown. */
+#define CODEC_REFUSED (-2)
+
 /* The tokens of one line (without its \r\n), split on single spaces. */
 struct codec_tokens {
 	struct pmq_view v[PMQ_MAX_TOKENS]; /* the first PMQ_MAX_TOKENS tokens */
@@ -46,7 +52,9 @@ int codec_name_field(struct pmq_view v, const char *what, struct pmq_view *out,
 int codec_count(const struct codec_tokens *t, const char *cmd, size_t lo,
                 size_t hi, struct pmq_decode_error *err);
 
-/* Per-command parsers; the decoder has already set m->cmd and m->body. */
+/* Per-command parsers; the decoder has already set m->cmd and m->body.
+ * They return 0, -1 or (put and sync, which check the topic last)
+ * CODEC_REFUSED. */
 typedef int (*codec_parse_fn)(const struct codec_tokens *t, struct pmq_msg *m,
                               struct pmq_decode_error *err);
 

@@ -1,8 +1,10 @@
 /*
  * decode.c - framing and dispatch: find the line, trust (or not) its body
  * length, check the line's shape, then hand the tokens to the command's
- * parser. The order matters: a bad line whose body length is still readable
- * is skipped together with its body, so the next command is found.
+ * parser. The order matters: a body command's line is parsed before its body
+ * is waited for. A line that does not parse leaves the body's extent unknown
+ * (close); a line that parses but is refused tells the caller how many body
+ * bytes to drop (they are never buffered), so the next command is found.
  */
 #include <config.h>
 
@@ -27,9 +29,11 @@ static int find_line(const char *buf, size_t len, size_t max, size_t *line_len)
 	return len >= max ? -1 : 0;
 }
 
-/* The body length token of a body command; failing here loses framing. */
-static int body_length(const struct pmq_limits *lim, const struct codec_tokens *t,
-                       enum pmq_cmd cmd, size_t *out, struct pmq_decode_error *err)
+/* The body length token of a body command; failing here loses framing.
+ * A length over max_body_bytes is not a failure here: the line may still
+ * parse, and then the body is skipped. */
+static int body_length(const struct codec_tokens *t, enum pmq_cmd cmd, size_t *out,
+                       struct pmq_decode_error *err)
 {
 	size_t i = codec_cmd(cmd)->len_index;
 	const char *name = pmq_cmd_name(cmd);
@@ -46,9 +50,6 @@ static int body_length(const struct pmq_limits *lim, const struct codec_tokens *
 	}
 	if (n < 0)
 		return codec_fail(err, "negative body length %lld", (long long)n);
-	if ((uint64_t)n > lim->max_body_bytes)
-		return codec_fail(err, "body of %lld bytes exceeds max_body_bytes %zu",
-		                  (long long)n, lim->max_body_bytes);
 	if (n > INT32_MAX)
 		return codec_fail(err, "body length %lld is out of range", (long long)n);
 	*out = (size_t)n;
@@ -116,6 +117,7 @@ static enum pmq_decode_status decode_error(const struct codec_tokens *t,
 	         response ? "bad response" : "bad request", why);
 	err->action = action;
 	err->code = 400;
+	err->skip = 0;
 	if (t == NULL || codec_parse_i32(t->last, &err->opaque) != CODEC_NUM_OK)
 		err->opaque = 0;
 	memset(out, 0, sizeof(*out));
@@ -129,38 +131,46 @@ struct frame {
 	size_t body_len;
 	enum pmq_cmd cmd;
 	bool compat;
-	bool tokenized; /* false when the line was too long to find */
 };
 
-/* Framing only: where the message ends. Returns OK when it is all there,
- * NEED_MORE, or ERROR (CLOSE: framing is lost) with err->text set. */
-static enum pmq_decode_status frame_find(const struct pmq_limits *lim, bool response,
-                                         const char *buf, size_t len, struct frame *f,
-                                         struct pmq_decode_error *err)
+/* The command a line names, NONE when unknown or (response) not one a
+ * response may carry. */
+static enum pmq_cmd frame_cmd(struct pmq_view word, bool response, bool *compat)
 {
-	int found = find_line(buf, len, lim->max_line_bytes, &f->line_len);
+	enum pmq_cmd cmd = codec_lookup(word, compat);
 
-	f->tokenized = found > 0;
-	if (found == 0)
-		return PMQ_DECODE_NEED_MORE;
-	if (found < 0) {
-		codec_fail(err, "line longer than %zu bytes without \\r\\n", lim->max_line_bytes);
-		return PMQ_DECODE_ERROR;
-	}
-	codec_tokenize(buf, f->line_len, &f->t);
-	f->cmd = codec_lookup(f->t.v[0], &f->compat);
-	if (response && !response_cmd(f->cmd))
-		f->cmd = PMQ_CMD_NONE;
-	f->body_len = 0;
-	if (f->cmd != PMQ_CMD_NONE && pmq_cmd_info(f->cmd)->has_body &&
-	    body_length(lim, &f->t, f->cmd, &f->body_len, err))
-		return PMQ_DECODE_ERROR;
-	if (len - f->line_len - 2 < f->body_len)
-		return PMQ_DECODE_NEED_MORE;
-	return PMQ_DECODE_OK;
+	return response && !response_cmd(cmd) ? PMQ_CMD_NONE : cmd;
 }
 
-/* The fields of a framed message; 0, or -1 with err->text set. */
+static bool cmd_has_body(enum pmq_cmd cmd)
+{
+	return cmd != PMQ_CMD_NONE && pmq_cmd_info(cmd)->has_body;
+}
+
+/* No \r\n within max_line_bytes. Its first token, when it ends inside the
+ * limit, says whether a body follows: then framing is lost; otherwise the
+ * caller skips to the line's end. */
+static enum pmq_decode_status over_long(const struct pmq_limits *lim, bool response,
+                                        const char *buf, struct pmq_msg *out,
+                                        struct pmq_decode_error *err)
+{
+	const char *sp = memchr(buf, ' ', lim->max_line_bytes);
+	bool compat;
+	enum pmq_cmd cmd = PMQ_CMD_NONE;
+
+	if (sp != NULL)
+		cmd = frame_cmd((struct pmq_view){ buf, (size_t)(sp - buf) }, response, &compat);
+	if (cmd_has_body(cmd)) {
+		codec_fail(err, "%s line longer than %zu bytes without \\r\\n", pmq_cmd_name(cmd),
+		           lim->max_line_bytes);
+		return decode_error(NULL, PMQ_ERR_CLOSE, response, out, err);
+	}
+	codec_fail(err, "line longer than %zu bytes (max_line_bytes): skipped up to its \\r\\n",
+	           lim->max_line_bytes);
+	return decode_error(NULL, PMQ_ERR_SKIP_LINE, response, out, err);
+}
+
+/* The fields of a framed message; 0, -1 or CODEC_REFUSED with err->text set. */
 static int frame_parse(const struct frame *f, bool response, const char *buf,
                        struct pmq_msg *out, struct pmq_decode_error *err)
 {
@@ -175,6 +185,36 @@ static int frame_parse(const struct frame *f, bool response, const char *buf,
 	return codec_cmd(f->cmd)->parse(&f->t, out, err);
 }
 
+/* A body command whose length is known: its line decides, before the body
+ * is waited for, whether the body is read (OK once all there), dropped
+ * unread (RESYNC + skip: refused) or of unknown extent (CLOSE). */
+static enum pmq_decode_status decode_body_cmd(const struct pmq_limits *lim, bool response,
+                                              const struct frame *f, const char *buf,
+                                              size_t len, struct pmq_msg *out,
+                                              size_t *consumed, struct pmq_decode_error *err)
+{
+	int rc = frame_parse(f, response, buf, out, err);
+	bool oversize = f->body_len > lim->max_body_bytes;
+
+	if (rc == -1)
+		return decode_error(&f->t, PMQ_ERR_CLOSE, response, out, err);
+	if (rc == CODEC_REFUSED || oversize) {
+		if (rc == 0)
+			codec_fail(err, "body of %zu bytes exceeds max_body_bytes %zu",
+			           f->body_len, lim->max_body_bytes);
+		*consumed = f->line_len + 2;
+		decode_error(&f->t, PMQ_ERR_RESYNC, response, out, err);
+		err->skip = f->body_len;
+		return PMQ_DECODE_ERROR;
+	}
+	if (len - f->line_len - 2 < f->body_len) {
+		memset(out, 0, sizeof(*out));
+		return PMQ_DECODE_NEED_MORE;
+	}
+	*consumed = f->line_len + 2 + f->body_len;
+	return PMQ_DECODE_OK;
+}
+
 static enum pmq_decode_status decode(const struct pmq_limits *lim, bool response,
                                      const char *buf, size_t len,
                                      struct pmq_msg *out, size_t *consumed,
@@ -185,12 +225,20 @@ static enum pmq_decode_status decode(const struct pmq_limits *lim, bool response
 	lim = lim != NULL ? lim : &pmq_limits_default;
 	*consumed = 0;
 	memset(out, 0, sizeof(*out));
-	enum pmq_decode_status st = frame_find(lim, response, buf, len, &f, err);
-	if (st == PMQ_DECODE_NEED_MORE)
-		return st;
-	if (st == PMQ_DECODE_ERROR)
-		return decode_error(f.tokenized ? &f.t : NULL, PMQ_ERR_CLOSE, response, out, err);
-	*consumed = f.line_len + 2 + f.body_len;
+	int found = find_line(buf, len, lim->max_line_bytes, &f.line_len);
+	if (found == 0)
+		return PMQ_DECODE_NEED_MORE;
+	if (found < 0)
+		return over_long(lim, response, buf, out, err);
+	codec_tokenize(buf, f.line_len, &f.t);
+	f.cmd = frame_cmd(f.t.v[0], response, &f.compat);
+	f.body_len = 0;
+	if (cmd_has_body(f.cmd)) {
+		if (body_length(&f.t, f.cmd, &f.body_len, err))
+			return decode_error(&f.t, PMQ_ERR_CLOSE, response, out, err);
+		return decode_body_cmd(lim, response, &f, buf, len, out, consumed, err);
+	}
+	*consumed = f.line_len + 2;
 	if (frame_parse(&f, response, buf, out, err))
 		return decode_error(&f.t, PMQ_ERR_RESYNC, response, out, err);
 	return PMQ_DECODE_OK;

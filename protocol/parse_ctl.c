@@ -67,8 +67,9 @@ static bool view_is(struct pmq_view v, const char *word)
 #define DEBUG_SLEEP_MAX_MS 60000
 
 /* debug sleep TARGET MS OPAQUE [ext]; TARGET is a pool (get, put,
- * heartbeat), a thread (io: the connection's IO thread, timer) or the
- * next group commit (flush). */
+ * heartbeat), a thread (io: the connection's IO thread, timer), the next
+ * group commit (flush) or the connection's IO mailbox (mailbox: answers
+ * find it full for MS, as if that thread were wedged). */
 int codec_parse_debug(const struct codec_tokens *t, struct pmq_msg *m,
                       struct pmq_decode_error *err)
 {
@@ -79,9 +80,10 @@ int codec_parse_debug(const struct codec_tokens *t, struct pmq_msg *m,
 	if (!view_is(v[1], "sleep"))
 		return codec_fail(err, "unknown debug command (only 'sleep')");
 	if (!view_is(v[2], "get") && !view_is(v[2], "put") && !view_is(v[2], "heartbeat") &&
-	    !view_is(v[2], "io") && !view_is(v[2], "timer") && !view_is(v[2], "flush"))
+	    !view_is(v[2], "io") && !view_is(v[2], "timer") && !view_is(v[2], "flush") &&
+	    !view_is(v[2], "mailbox"))
 		return codec_fail(err, "debug sleep target must be get, put, heartbeat, io, "
-		                  "timer or flush");
+		                  "timer, flush or mailbox");
 	if (codec_i32_field(v[3], "debug sleep time", &m->debug_ms, err))
 		return -1;
 	if (m->debug_ms < 0 || m->debug_ms > DEBUG_SLEEP_MAX_MS)

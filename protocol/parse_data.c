@@ -22,6 +22,13 @@ static int txkey_field(struct pmq_view v, struct pmq_msg *m, struct pmq_decode_e
 	return 0;
 }
 
+/* The topic is checked last, once the rest of the line has parsed: a bad
+ * name is a refusal (CODEC_REFUSED), after which the body can be skipped. */
+static int topic_last(struct pmq_view v, struct pmq_msg *m, struct pmq_decode_error *err)
+{
+	return codec_name_field(v, "topic", &m->topic, err) ? CODEC_REFUSED : 0;
+}
+
 /* put TOPIC PARTITION LEN FLAG [CHECKSUM] [TXKEY] OPAQUE */
 int codec_parse_put(const struct codec_tokens *t, struct pmq_msg *m,
                     struct pmq_decode_error *err)
@@ -29,7 +36,6 @@ int codec_parse_put(const struct codec_tokens *t, struct pmq_msg *m,
 	const struct pmq_view *v = t->v;
 
 	if (codec_count(t, "put", 6, 8, err) ||
-	    codec_name_field(v[1], "topic", &m->topic, err) ||
 	    codec_i32_field(v[2], "partition", &m->partition, err) ||
 	    codec_i32_field(v[4], "flag", &m->flag, err))
 		return -1;
@@ -42,7 +48,9 @@ int codec_parse_put(const struct codec_tokens *t, struct pmq_msg *m,
 		return -1;
 	if (t->n == 7 && !looks_numeric(v[5]) && txkey_field(v[5], m, err))
 		return -1;
-	return codec_i32_field(v[t->n - 1], "opaque", &m->opaque, err);
+	if (codec_i32_field(v[t->n - 1], "opaque", &m->opaque, err))
+		return -1;
+	return topic_last(v[1], m, err);
 }
 
 /* sync TOPIC PARTITION LEN FLAG MSGID [CHECKSUM] OPAQUE */
@@ -52,7 +60,6 @@ int codec_parse_sync(const struct codec_tokens *t, struct pmq_msg *m,
 	const struct pmq_view *v = t->v;
 
 	if (codec_count(t, "sync", 7, 8, err) ||
-	    codec_name_field(v[1], "topic", &m->topic, err) ||
 	    codec_i32_field(v[2], "partition", &m->partition, err) ||
 	    codec_i32_field(v[4], "flag", &m->flag, err) ||
 	    codec_i64_field(v[5], "msgid", &m->msgid, err))
@@ -60,7 +67,9 @@ int codec_parse_sync(const struct codec_tokens *t, struct pmq_msg *m,
 	m->checksum = -1;
 	if (t->n == 8 && codec_i32_field(v[6], "checksum", &m->checksum, err))
 		return -1;
-	return codec_i32_field(v[t->n - 1], "opaque", &m->opaque, err);
+	if (codec_i32_field(v[t->n - 1], "opaque", &m->opaque, err))
+		return -1;
+	return topic_last(v[1], m, err);
 }
 
 /* TOPIC GROUP PARTITION OFFSET: shared by get and offset */

@@ -142,11 +142,18 @@ enum pmq_decode_status {
 };
 
 enum pmq_error_action {
-	/* The bad line (and its body, if one could be skipped safely) is
-	 * *consumed bytes long: answer, drop them, and go on decoding. */
+	/* The bad line is *consumed bytes long: answer, drop them, then drop
+	 * err->skip more bytes (the body of a refused request, which may not
+	 * have arrived yet: count it down as it comes, never buffer it), and
+	 * go on decoding. */
 	PMQ_ERR_RESYNC,
-	/* Framing is lost (untrusted body length, over-long line): answer, then
-	 * close the session. *consumed is meaningless. */
+	/* The line is longer than max_line_bytes and is no body command:
+	 * answer, then drop every byte up to and including the next \r\n (it
+	 * may not have arrived yet), and go on. *consumed is 0. */
+	PMQ_ERR_SKIP_LINE,
+	/* Framing is lost (untrusted body length, a body command whose line
+	 * does not parse): answer, then close the session. *consumed is
+	 * meaningless. */
 	PMQ_ERR_CLOSE,
 };
 
@@ -154,6 +161,7 @@ struct pmq_decode_error {
 	enum pmq_error_action action;
 	int code;        /* status code to answer with: 400 */
 	int32_t opaque;  /* the line's last token when it is a number, else 0 */
+	size_t skip;     /* RESYNC: body bytes to drop after *consumed; else 0 */
 	char text[PMQ_ERROR_TEXT_BYTES]; /* NUL-terminated body of the answer */
 };
 
@@ -173,9 +181,16 @@ struct pmq_decode_error {
  *  - MetaQ spellings: an unknown word starting with 'v' is version, with 'q'
  *    quit (compat_spelling = true). Exact words win, so `value` is value.
  *  - A body command's length token is read before anything else on the
- *    line: when it is missing, not a number, negative or over max_body_bytes
- *    the error is CLOSE; otherwise any later error is RESYNC and *consumed
- *    covers line and body (NEED_MORE until the body is all there).
+ *    line: when it is missing, not a number, negative or over INT32_MAX
+ *    the error is CLOSE. Then the whole line is parsed: when it does not
+ *    parse (token count, shape, a bad number, a bad transaction key) the
+ *    body's extent is unknown and the error is CLOSE too. When it parses
+ *    but is refused (a body over max_body_bytes, an invalid topic name)
+ *    the error is RESYNC with *consumed = the line and err->skip = the
+ *    body, at once: the body is never waited for. (The MetaQ client sends
+ *    `put a b 0 10 0 1 -5` for topic "a b": its body must not be decoded.)
+ *  - A line over max_line_bytes: CLOSE when its first token (within the
+ *    limit) names a body command, else SKIP_LINE.
  *  - transaction TIMEOUT is digits only; debug sleep MS is 0..60000;
  *    get MAXSIZE <= 0 decodes (the get processor answers 400).
  *  - Any byte below 0x20 or 0x7f in a line is a 400 (NUL, tab, bare \r or \n).

@@ -355,6 +355,8 @@ int store_partition_append(struct store_partition *p, int32_t flag, const void *
 		s->reserved = s->size; /* written past a statvfs-checked end */
 	p->written_end += (int64_t)total;
 	p->unflushed++;
+	p->appended++;
+	p->last_append_ms = store_wall_ms();
 	atomic_fetch_add(&p->st->appends, 1);
 	atomic_fetch_add(&p->st->append_bytes, total);
 out_unpin:

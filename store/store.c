@@ -721,3 +721,21 @@ void store_foreach_partition(struct store *st, void (*fn)(struct store_partition
 					fn(t->parts[i], ctx);
 	pthread_rwlock_unlock(&st->map_lock);
 }
+
+int64_t store_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void store_partition_info(struct store_partition *p, struct store_partition_info *out)
+{
+	pthread_mutex_lock(&p->lock);
+	out->first = p->segs[0]->start;
+	out->end = p->flushed_end;
+	out->appended = p->appended;
+	out->last_append_ms = p->last_append_ms;
+	pthread_mutex_unlock(&p->lock);
+}

@@ -155,6 +155,14 @@ void store_foreach_partition(struct store *st,
                              void (*fn)(struct store_partition *p, void *ctx),
                              void *ctx);
 
+/* What `stats topics` shows of a partition. */
+struct store_partition_info {
+	int64_t first, end;      /* first segment's start, readable end */
+	uint64_t appended;       /* messages appended since store_open() */
+	int64_t last_append_ms;  /* wall clock (ms since 1970) of the latest, 0 if none */
+};
+void store_partition_info(struct store_partition *p, struct store_partition_info *out);
+
 const char *store_partition_topic(const struct store_partition *p);
 int32_t store_partition_id(const struct store_partition *p);
 

@@ -76,6 +76,8 @@ struct store_partition {
 	int64_t written_end;    /* end of the last appended record */
 	int64_t flushed_end;    /* readable end: durable up to here */
 	uint64_t unflushed;     /* messages appended since the last flush began */
+	uint64_t appended;      /* messages appended since the store opened */
+	int64_t last_append_ms; /* wall clock of the latest of those, 0 if none */
 	int failed;             /* -errno of a failed fsync: appends refused */
 	/* 1 + the last offset a read found corrupt and reported (0: none),
 	 * so a consumer retrying it does not log a line per get. */
@@ -185,6 +187,10 @@ void store_notice(struct store *st, const char *fmt, ...)
  * what tells an operator what went wrong. */
 void store_errf(char *err, size_t errlen, int e, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Milliseconds since 1970 (CLOCK_REALTIME): when a partition last took an
+ * append. */
+int64_t store_wall_ms(void);
 /* fsync of a directory (so a created or removed name survives a crash). */
 int store_sync_dir(struct store *st, const char *dir);
 

@@ -43,6 +43,19 @@ void store_service_stop(void);
  * -ENOENT before the store has started. Any thread. */
 int store_service_figures(uint64_t v[SF_COUNT]);
 
+/* One topic as `stats topics` shows it, summed over its partitions. */
+struct broker_topic_stats {
+	const char *name;         /* valid during the callback only */
+	int32_t partitions;
+	uint64_t bytes;           /* log bytes readable now (first start to end) */
+	uint64_t messages;        /* appended since the daemon started */
+	int64_t last_append_ms;   /* wall clock (ms since 1970) of the latest, 0 if none */
+};
+/* Calls fn for every topic the store holds, in byte order of the names.
+ * Read-only; any thread. 0, or -ENOMEM (fn then was not called). */
+int store_service_topics(void (*fn)(const struct broker_topic_stats *t, void *ctx),
+                         void *ctx);
+
 /* For the watchdog (liveness.h), any thread: whether puts wait for a group
  * commit now, and how many group commits have finished so far. */
 void store_service_commit_progress(bool *waiting, uint64_t *finished);

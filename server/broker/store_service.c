@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/common/log.h"
@@ -228,5 +229,69 @@ int store_service_figures(uint64_t v[SF_COUNT])
 	v[SF_STORE_FILE_OPENS] = s.file_opens;
 	/* fsyncs per put, in thousandths: the group commit's effect */
 	v[SF_STORE_FSYNCS_PER_1000_PUTS] = s.appends ? s.fsyncs * 1000 / s.appends : 0;
+	return 0;
+}
+
+/* Topics gathered under the store's map lock, reported after it. */
+struct topic_list {
+	struct broker_topic_stats *v;
+	size_t len, cap;
+	bool failed;
+};
+
+static void topic_add(struct store_partition *p, void *ctx)
+{
+	struct topic_list *l = ctx;
+	const char *name = store_partition_topic(p);
+	struct store_partition_info in;
+
+	if (l->failed)
+		return;
+	/* the store visits a topic's partitions one after the other */
+	if (l->len == 0 || strcmp(l->v[l->len - 1].name, name) != 0) {
+		if (l->len == l->cap) {
+			size_t cap = l->cap ? l->cap * 2 : 16;
+			struct broker_topic_stats *n = realloc(l->v, cap * sizeof(*n));
+			if (!n) {
+				l->failed = true;
+				return;
+			}
+			l->v = n;
+			l->cap = cap;
+		}
+		/* the name lives as long as the store: no copy needed */
+		l->v[l->len++] = (struct broker_topic_stats){ .name = name };
+	}
+	struct broker_topic_stats *t = &l->v[l->len - 1];
+	store_partition_info(p, &in);
+	t->partitions++;
+	t->bytes += in.end > in.first ? (uint64_t)(in.end - in.first) : 0;
+	t->messages += in.appended;
+	if (in.last_append_ms > t->last_append_ms)
+		t->last_append_ms = in.last_append_ms;
+}
+
+static int topic_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct broker_topic_stats *)a)->name,
+	              ((const struct broker_topic_stats *)b)->name);
+}
+
+int store_service_topics(void (*fn)(const struct broker_topic_stats *t, void *ctx), void *ctx)
+{
+	struct topic_list l = { 0 };
+
+	if (!store_svc.st)
+		return 0;
+	store_foreach_partition(store_svc.st, topic_add, &l);
+	if (l.failed) {
+		free(l.v);
+		return -ENOMEM;
+	}
+	if (l.len > 1) /* not with NULL: no topic yet */
+		qsort(l.v, l.len, sizeof(*l.v), topic_cmp);
+	for (size_t i = 0; i < l.len; i++)
+		fn(&l.v[i], ctx);
+	free(l.v);
 	return 0;
 }

@@ -101,7 +101,7 @@ static const struct config_key keys[] = {
 	 * host, below every conviction window of the defaults. */
 	I32("max_local_pause_ms", max_local_pause_ms, "5000", 0, 86400000, "timer thread this late: the process was paused; no session is judged on that silence, idle ones are heartbeated first (0 = off)"),
 	I32("wheel_slots", wheel_slots, "512", 1, 1048576, "timer wheel slots (rounded up to a power of two)"),
-	SIZE("max_line_bytes", max_line_bytes, "1024", 32, MiB, "longest command line; longer ones are answered and skipped"),
+	SIZE("max_line_bytes", max_line_bytes, "1024", 32, MiB, "longest command line (CR LF included); a longer one is answered 400 and skipped up to its end, or closes the session when it is a put's or another body command's"),
 	SIZE("max_body_bytes", max_body_bytes, "1M", 1, GiB, "largest message body a put may carry"),
 	SIZE("max_output_bytes", max_output_bytes, "8M", 1, 16 * GiB, "output queued per session at most before it is closed"),
 	I32("write_timeout_ms", write_timeout_ms, "10000", 1, 3600000, "a session whose output does not drain this long is closed"),
@@ -120,7 +120,7 @@ static const struct config_key keys[] = {
 	ENUM("flush_mode", flush_mode, enum pmq_flush_mode, "sync", flush_modes, "sync: a put is answered after fsync (group commit); async: at once"),
 	I32("flush_threshold", flush_threshold, "1000", 0, FLUSH_THRESHOLD_MAX, "async: fsync after this many messages (0 = every message)"),
 	I32("flush_interval_ms", flush_interval_ms, "1000", 1, 3600000, "async: fsync at least this often"),
-	SIZE("max_transfer_bytes", max_transfer_bytes, "1M", 1, GiB, "most bytes one get returns"),
+	SIZE("max_transfer_bytes", max_transfer_bytes, "2M", 1, 2 * GiB, "most bytes one get returns; must be at least max_body_bytes + 20 (checked at start-up)"),
 	I32("retention_hours", retention_hours, "168", 1, RETENTION_MAX, "segments older than this are deleted"),
 	BOOL("update_consumer_offsets", update_consumer_offsets, "no", "store consumer offsets reported by clients"),
 	/* refuse by default: records after a bad one may have been

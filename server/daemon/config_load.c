@@ -20,6 +20,7 @@
 
 #include "server/daemon/config.h"
 #include "server/daemon/config_priv.h"
+#include "store/record.h"
 
 #define USAGE \
 	"usage: pulsemqd [-c FILE] [-l ADDR] [-p PORT] [-D DATA_DIR] [-t IO_THREADS] [-d]\n" \
@@ -203,6 +204,27 @@ static int load_file(struct settings *c, const char *path, char *err, size_t err
 	return 0;
 }
 
+/* --- settings that must agree ------------------------------------------- */
+
+/* What no single row of the table can say. 0, or -1 with err. */
+static int config_check(const struct settings *c, char *err, size_t errlen)
+{
+	/* A put is accepted only if one get can deliver its record: an
+	 * acknowledged message that never fits a get stalls its partition for
+	 * every consumer, which is data loss. */
+	int64_t need = c->max_body_bytes + STORE_RECORD_HEADER;
+
+	if (c->max_transfer_bytes < need) {
+		snprintf(err, errlen, "max_transfer_bytes (%lld) must be at least max_body_bytes "
+		         "(%lld) + %d, the record header: a get could never return a message of "
+		         "max_body_bytes; raise max_transfer_bytes to %lld or lower "
+		         "max_body_bytes", (long long)c->max_transfer_bytes,
+		         (long long)c->max_body_bytes, STORE_RECORD_HEADER, (long long)need);
+		return -1;
+	}
+	return 0;
+}
+
 /* --- the command line ---------------------------------------------------- */
 
 enum { OPT_PRINT_CONFIG = 256, OPT_DUMP_TABLE, OPT_SCRUB }; /* long-only: beyond any char */
@@ -320,6 +342,8 @@ int config_load(struct settings *c, int argc, char **argv, char *err, size_t err
 	for (size_t i = 0; i < ncl; i++)
 		if (config_set(c, cl[i].key, cl[i].klen, cl[i].value, err, errlen) != 0)
 			goto out;
+	if (config_check(c, err, errlen) != 0)
+		goto out;
 	if (print_config) {
 		config_print_ini(c, stdout);
 		rc = 1;

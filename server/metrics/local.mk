@@ -5,7 +5,7 @@
 noinst_HEADERS += server/metrics/metrics.h server/metrics/metrics_source.h
 pulsemqd_SOURCES += server/metrics/stats.h server/metrics/stats.c \
 	server/metrics/stats_text.c server/metrics/stats_source.c \
-	server/metrics/proc_stats.c \
+	server/metrics/proc_stats.c server/metrics/stats_topics.h server/metrics/stats_topics.c \
 	server/metrics/metrics_text.c server/metrics/metrics_hist.c
 if HAVE_MHD
 pulsemqd_SOURCES += server/metrics/metrics.c server/metrics/metrics_source.c
@@ -38,3 +38,9 @@ endif
 tests_integration_test_metrics_SOURCES = tests/integration/test_metrics.c \
 	server/common/counters.c server/common/sbuf.c server/metrics/stats_text.c
 tests_integration_test_metrics_LDADD = libpmqtest.la libpmqproto.la
+
+# `stats topics` against the real daemon (and across a restart).
+check_PROGRAMS += tests/integration/test_stats_topics
+TESTS += tests/integration/test_stats_topics
+tests_integration_test_stats_topics_SOURCES = tests/integration/test_stats_topics.c
+tests_integration_test_stats_topics_LDADD = libpmqtest.la libpmqproto.la

@@ -2,7 +2,8 @@
  * stats.c - the `stats` command's items (stats.h).
  *
  * Items: none or "" (system counters, then the store's), "pools",
- * "sessions" (each the table's rows of that item, stats_text.c), and
+ * "sessions" (each the table's rows of that item, stats_text.c), "topics"
+ * (one line per topic, stats_topics.c) and
  * "config" (the daemon's settings table). An unknown item is a bad request
  * (400) whose body names the known ones: a typo should not look like an
  * empty listing.
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "server/metrics/stats.h"
+#include "server/metrics/stats_topics.h"
 
 static void (*config_source)(struct sbuf *out);
 
@@ -42,15 +44,19 @@ int stats_render(struct pmq_view item, struct sbuf *out)
 	enum stat_item ti = table_item(item);
 	bool config = ti == STAT_ITEM_COUNT && item_is(item, "config");
 
-	if (ti == STAT_ITEM_COUNT && !config) {
+	bool topics = ti == STAT_ITEM_COUNT && item_is(item, "topics");
+
+	if (ti == STAT_ITEM_COUNT && !config && !topics) {
 		sbuf_printf(out, "unknown stats item '%.*s': known items are none, \"\", pools, "
-		            "sessions, config", (int)(item.len > 64 ? 64 : item.len), item.ptr);
+		            "sessions, topics, config", (int)(item.len > 64 ? 64 : item.len), item.ptr);
 		return 400;
 	}
 	sbuf_append(out, "STATS\r\n", 7);
 	if (config) {
 		if (config_source)
 			config_source(out);
+	} else if (topics) {
+		stats_topics_render(out);
 	} else {
 		struct stats_live live;
 		stats_write_item(out, ti, stats_live_read(&live));

@@ -69,7 +69,7 @@ const struct stats_source *stats_live_read(struct stats_live *live);
 /*
  * The body of `stats ITEM`: "STATS\r\n" + "key value\r\n"... + "END\r\n".
  * item: ptr NULL (none) or "" = system counters; "pools"; "sessions";
- * "config". Returns 200, or 400 for an unknown item (out then holds one
+ * "topics"; "config". Returns 200, or 400 for an unknown item (out then holds one
  * line of English naming the known items). Any thread, once the runtime
  * has started.
  */

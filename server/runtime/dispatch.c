@@ -148,11 +148,15 @@ static void debug_cmd(struct io_thread *io, struct session *s, const struct pmq_
 	} else if (view_is(m->debug_pool, "timer")) {
 		stall_timer(io, s, m);
 		return;
+	} else if (view_is(m->debug_pool, "mailbox")) {
+		io_jam_replies(io, m->debug_ms);
+		session_answer(io, s, 200, m->opaque, NULL, 0);
+		return;
 	} else if (debug_hooked(io, s, m)) {
 		return;
 	} else {
 		session_answerf(io, s, 400, m->opaque, "debug sleep target must be get, put, "
-		                "heartbeat, io, timer or flush");
+		                "heartbeat, io, timer, flush or mailbox");
 		return;
 	}
 	submit(io, s, m, raw, len, pool, m->debug_ms < 0 ? 0 : m->debug_ms);

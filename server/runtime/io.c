@@ -76,6 +76,7 @@ int io_create(struct io_thread **out, unsigned idx, int listen_fd)
 		err = -errno;
 		goto fail;
 	}
+	io->wake.type = IOM_WAKE;
 	for (int op = 0; op < 3; op++) {
 		io->ctrl[op].msg.type = IOM_CTRL;
 		io->ctrl[op].op = (enum io_ctrl_op)op;
@@ -146,6 +147,36 @@ bool io_post_wait(struct io_thread *io, struct io_msg *m, unsigned budget_ms)
 		if (delay_ns < 1000000)
 			delay_ns *= 2;
 	}
+}
+
+void io_jam_replies(struct io_thread *io, int32_t ms)
+{
+	atomic_store(&io->jam_until_ms, clock_now_ms() + (uint64_t)(ms > 0 ? ms : 0));
+}
+
+static bool io_jammed(struct io_thread *io)
+{
+	uint64_t until = atomic_load_explicit(&io->jam_until_ms, memory_order_relaxed);
+
+	return until != 0 && clock_now_ms() < until; /* no clock read unless ever jammed */
+}
+
+void io_post_reply(struct io_thread *io, struct outbuf *b, unsigned budget_ms)
+{
+	if (!io_jammed(io) && io_post_wait(io, &b->msg, budget_ms))
+		return;
+	if (!io_jammed(io))
+		pmq_log(PMQ_LOG_WARN, "IO thread %u mailbox full for %u ms: an answer waits on "
+		        "its overflow list", io->idx, budget_ms);
+	struct outbuf *head = atomic_load(&io->overflow);
+	do
+		b->next = head;
+	while (!atomic_compare_exchange_weak(&io->overflow, &head, b));
+	/* Wake the thread if it sleeps. When this fails the mailbox is full:
+	 * the thread cannot sleep before it takes those messages, and it
+	 * takes the overflow list after them in the same turn. The message
+	 * is never written to: being queued twice is harmless. */
+	mailbox_post(io->mb, &io->wake);
 }
 
 void io_post_ctrl(struct io_thread *io, enum io_ctrl_op op)
@@ -284,8 +315,41 @@ static void start_drain(struct io_thread *io)
 		struct session *s = io->slots[i].s;
 		if (!s || s->dead)
 			continue;
+		/* Requests whose bytes arrived before the stop are answered,
+		 * not dropped with the unread input. */
+		session_read_last(io, s);
 		session_drain(io, s, CLOSE_SHUTDOWN);
 		session_mark_dirty(io, s); /* also those draining already */
+	}
+}
+
+static void take_reply(struct io_thread *io, struct outbuf *b, uint64_t *now)
+{
+	struct session *s = session_lookup(io, b->msg.h);
+
+	time_answer(io, b, now);
+	if (s && !s->dead)
+		session_on_reply(io, s, b);
+	else
+		free(b); /* the session closed: its answers go with it */
+}
+
+/* The answers that found the mailbox full, oldest first. */
+static void take_overflow(struct io_thread *io, uint64_t *now)
+{
+	struct outbuf *b = atomic_exchange(&io->overflow, NULL), *fifo = NULL;
+
+	while (b) {
+		struct outbuf *next = b->next;
+		b->next = fifo;
+		fifo = b;
+		b = next;
+	}
+	while (fifo) {
+		struct outbuf *next = fifo->next;
+		fifo->next = NULL;
+		take_reply(io, fifo, now);
+		fifo = next;
 	}
 }
 
@@ -299,16 +363,11 @@ static void take_mail(struct io_thread *io)
 		if (!m)
 			break;
 		switch (m->type) {
-		case IOM_REPLY: {
-			struct outbuf *b = (struct outbuf *)m;
-			struct session *s = session_lookup(io, m->h);
-			time_answer(io, b, &now);
-			if (s && !s->dead)
-				session_on_reply(io, s, b);
-			else
-				free(b); /* the session closed: its answers go with it */
+		case IOM_REPLY:
+			take_reply(io, (struct outbuf *)m, &now);
 			break;
-		}
+		case IOM_WAKE: /* for the overflow list, taken below */
+			break;
 		case IOM_IDLE_CHECK:
 			on_idle_check(io, (struct idle_timer *)m);
 			break;
@@ -331,6 +390,9 @@ static void take_mail(struct io_thread *io)
 			break;
 		}
 	}
+	/* After the mailbox, every turn, also when its budget ran out: a
+	 * poster that found it full relies on that (io_post_reply). */
+	take_overflow(io, &now);
 	if (n > 0)
 		probe_took_mail(&io->probe);
 	/* Budget spent: more may wait, and no eventfd write will come for
@@ -408,7 +470,7 @@ static void *io_main(void *arg)
 
 		post_timer_backlog(io);
 		wake_pools(io); /* a no-op unless something decoded after the last */
-		if (io->ready.len || mailbox_depth(io->mb))
+		if (io->ready.len || mailbox_depth(io->mb) || atomic_load(&io->overflow))
 			timeout = 0;
 		else if (io->draining)
 			timeout = IO_DRAIN_POLL_MS;
@@ -482,7 +544,7 @@ void io_join(struct io_thread *io)
 
 static void free_msg(struct io_msg *m)
 {
-	if (m->type != IOM_CTRL && m->type != IOM_PING)
+	if (m->type != IOM_CTRL && m->type != IOM_PING && m->type != IOM_WAKE)
 		free(m); /* outbuf and idle_timer both start with their io_msg */
 }
 
@@ -504,6 +566,10 @@ void io_destroy(struct io_thread *io)
 		struct idle_timer *t = io->timer_backlog;
 		io->timer_backlog = t->next;
 		free(t);
+	}
+	for (struct outbuf *b = atomic_load(&io->overflow), *next; b; b = next) {
+		next = b->next;
+		free(b);
 	}
 	if (io->mb) {
 		struct io_msg *m;

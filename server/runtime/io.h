@@ -22,6 +22,16 @@ bool io_post_wait(struct io_thread *io, struct io_msg *m, unsigned budget_ms);
 /* Any thread: post without waiting; false when the mailbox is full. */
 bool io_post(struct io_thread *io, struct io_msg *m);
 void io_post_ctrl(struct io_thread *io, enum io_ctrl_op op);
+/* Any thread but io's own: delivers an answer. It is posted, retried while
+ * the mailbox is full, and after budget_ms (at once while jammed) put on
+ * the thread's overflow list instead, which the thread takes every turn:
+ * an answer is never lost to a full mailbox, so its session's in-flight
+ * count and reserved output always come back. */
+struct outbuf;
+void io_post_reply(struct io_thread *io, struct outbuf *b, unsigned budget_ms);
+/* `debug sleep mailbox MS` (io's own thread): for ms, answers to io find
+ * its mailbox full, as if the thread were wedged. */
+void io_jam_replies(struct io_thread *io, int32_t ms);
 void io_join(struct io_thread *io);
 void io_destroy(struct io_thread *io);
 struct stats_block *io_stats(struct io_thread *io);

@@ -18,6 +18,7 @@ enum io_msg_type {
 	IOM_STALL,       /* timer only: `debug sleep timer` (struct timer_stall) */
 	IOM_PUSH,        /* struct outbuf: unsolicited output from the broker (push.h) */
 	IOM_CLOSE,       /* the broker closes the session (push.h) */
+	IOM_WAKE,        /* nothing but a wake: answers wait on the overflow list */
 };
 
 struct io_msg {

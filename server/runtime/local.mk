@@ -33,6 +33,8 @@ RUNTIME_IT_TESTS = tests/integration/test_runtime_basic \
 	tests/integration/test_runtime_busy \
 	tests/integration/test_runtime_idle \
 	tests/integration/test_runtime_badinput \
+	tests/integration/test_runtime_bigmsg \
+	tests/integration/test_runtime_overflow \
 	tests/integration/test_runtime_limits \
 	tests/integration/test_runtime_shutdown \
 	tests/integration/test_runtime_churn \
@@ -49,6 +51,10 @@ tests_integration_test_runtime_idle_SOURCES = tests/integration/test_runtime_idl
 tests_integration_test_runtime_idle_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_runtime_badinput_SOURCES = tests/integration/test_runtime_badinput.c
 tests_integration_test_runtime_badinput_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_runtime_bigmsg_SOURCES = tests/integration/test_runtime_bigmsg.c
+tests_integration_test_runtime_bigmsg_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_runtime_overflow_SOURCES = tests/integration/test_runtime_overflow.c
+tests_integration_test_runtime_overflow_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_runtime_limits_SOURCES = tests/integration/test_runtime_limits.c
 tests_integration_test_runtime_limits_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_runtime_shutdown_SOURCES = tests/integration/test_runtime_shutdown.c

@@ -19,9 +19,10 @@
 #include "server/runtime/io.h"
 #include "server/common/textline.h"
 
-/* How long a worker keeps retrying a full IO mailbox before it gives the
- * answer up (counted as replies_dropped). The IO thread drains thousands
- * of messages per loop, so this is only reached when it is wedged. */
+/* How long a worker keeps retrying a full IO mailbox before it leaves the
+ * answer on the IO thread's overflow list (io_post_reply). The IO thread
+ * drains thousands of messages per loop, so this is only reached when it
+ * is wedged. */
 #define REPLY_POST_BUDGET_MS 2000
 
 struct processor {
@@ -161,11 +162,11 @@ void reply_post(struct handle h, bool prio, struct outbuf *b)
 	b->msg.h = h;
 	b->prio = prio;
 	atomic_fetch_add(&rt.replies_busy, 1);
-	if (!atomic_load(&rt.replies_open) ||
-	    !io_post_wait(rt.io[h.io], &b->msg, REPLY_POST_BUDGET_MS)) {
-		if (atomic_load(&rt.replies_open))
-			pmq_log(PMQ_LOG_WARN, "IO thread %u mailbox full for %d ms: "
-			        "an answer was dropped", h.io, REPLY_POST_BUDGET_MS);
+	if (atomic_load(&rt.replies_open)) {
+		/* never dropped: its session counts it in flight */
+		io_post_reply(rt.io[h.io], b, REPLY_POST_BUDGET_MS);
+	} else {
+		/* the IO threads are gone, and their sessions with them */
 		stats_inc(&rt.shared, ST_REPLIES_DROPPED);
 		free(b);
 	}
@@ -175,6 +176,7 @@ void reply_post(struct handle h, bool prio, struct outbuf *b)
 /* Where an answer goes, saved before its bytes may overwrite the request. */
 struct reply_to {
 	struct handle h;
+	int32_t opaque;
 	bool prio;
 	size_t reserve;
 	enum pmq_cmd cmd;       /* for the latency histogram */
@@ -183,8 +185,8 @@ struct reply_to {
 
 static struct reply_to reply_to_of(const struct request *req)
 {
-	return (struct reply_to){ req->h, req->pool == RT_POOL_HEARTBEAT, req->reserve,
-	                          req->msg.cmd, req->task.enqueued_ns };
+	return (struct reply_to){ req->h, req->msg.opaque, req->pool == RT_POOL_HEARTBEAT,
+	                          req->reserve, req->msg.cmd, req->task.enqueued_ns };
 }
 
 /*
@@ -215,15 +217,31 @@ static struct outbuf *reply_buf(struct request *req, size_t n,
 	return b;
 }
 
+/* No memory for an answer: a short 500 built in the request's own block,
+ * which always has room for it, so the request is still answered once and
+ * its session's in-flight count and reserved output come back. */
+#define REPLY_LOST_TEXT "out of memory: the answer was lost"
+_Static_assert(sizeof(struct request) >= sizeof(struct outbuf) + sizeof(REPLY_LOST_TEXT) +
+               sizeof("result 500 99 -2147483648\r\n"), "a lost answer's 500 fits a request");
+
+static struct outbuf *reply_lost(struct request *req, int32_t opaque)
+{
+	size_t len = sizeof(REPLY_LOST_TEXT) - 1;
+	size_t n = pmq_encode_result(NULL, 0, 500, REPLY_LOST_TEXT, len, opaque);
+	struct outbuf *b = reply_buf(req, n, NULL, 0);
+
+	pmq_log(PMQ_LOG_ERROR, "out of memory encoding an answer: answered 500 instead");
+	stats_inc(&rt.shared, ST_REPLIES_DROPPED);
+	pmq_encode_result(b->data, n, 500, REPLY_LOST_TEXT, len, opaque);
+	return b;
+}
+
 static void reply_done(struct request *req, struct reply_to to, struct outbuf *b)
 {
+	if (!b)
+		b = reply_lost(req, to.opaque);
 	if ((void *)b != (void *)req)
 		free(req);
-	if (!b) {
-		pmq_log(PMQ_LOG_ERROR, "out of memory encoding an answer: dropped");
-		stats_inc(&rt.shared, ST_REPLIES_DROPPED);
-		return;
-	}
 	b->reserved = to.reserve;
 	/* The IO thread records the latency when the answer reaches it. */
 	b->timed_cmd = (unsigned)to.cmd;

@@ -34,6 +34,8 @@
 #define READ_BUDGET 262144        /* bytes read per session per loop turn */
 #define WRITE_IOV 64              /* buffers gathered per writev */
 #define LINGER_DISCARD 65536      /* unread input dropped before close (no RST) */
+#define LAST_READ_MAX (16u << 20) /* shutdown: input read per session, at most (a peer
+                                   * that keeps sending must not hold the stop) */
 
 void hvec_push(struct hvec *v, struct handle h)
 {
@@ -309,33 +311,100 @@ void session_on_reply(struct io_thread *io, struct session *s, struct outbuf *b)
 	session_push(io, s, b);
 }
 
+/* An over-long line is dropped up to its \r\n, but no further than a
+ * whole line and body could be: a stream with no \r\n that long is not
+ * the protocol any more. */
+static size_t skip_line_bound(void)
+{
+	return (size_t)rt.cfg->max_line_bytes + (size_t)rt.cfg->max_body_bytes;
+}
+
+static const char *find_crlf(const char *p, size_t n)
+{
+	for (const char *q = p; n >= 2 && (q = memchr(q, '\r', n - 1 - (size_t)(q - p))); q++)
+		if (q[1] == '\n')
+			return q;
+	return NULL;
+}
+
+/* Drops what a refused body or an over-long line still owes from the n
+ * bytes at p; returns how many it took. */
+static size_t input_skip(struct io_thread *io, struct session *s, const char *p, size_t n)
+{
+	if (s->skip > 0) {
+		size_t k = n < s->skip ? n : s->skip;
+		s->skip -= k;
+		return k;
+	}
+	if (s->skip_cr && p[0] == '\n') {
+		s->skip_line = s->skip_cr = false;
+		return 1;
+	}
+	const char *end = find_crlf(p, n);
+	if (end) {
+		s->skip_line = s->skip_cr = false;
+		return (size_t)(end + 2 - p);
+	}
+	s->skip_cr = p[n - 1] == '\r';
+	if (n >= s->skip_line_left) {
+		pmq_log(PMQ_LOG_DEBUG, "session %llu from %s: no \\r\\n within %zu bytes of an "
+		        "over-long line: closing", (unsigned long long)s->id, s->peer,
+		        skip_line_bound());
+		session_drain(io, s, CLOSE_BAD_INPUT);
+		return n;
+	}
+	s->skip_line_left -= n;
+	return n;
+}
+
+/* A decode error: answered here; true when decoding goes on. */
+static bool decode_failed(struct io_thread *io, struct session *s,
+                          const struct pmq_decode_error *err)
+{
+	stats_inc(&io->stats, ST_BAD_REQUESTS);
+	session_answer(io, s, err->code, err->opaque, err->text, strlen(err->text));
+	if (err->action == PMQ_ERR_RESYNC) {
+		s->skip = err->skip;
+		return true;
+	}
+	if (err->action == PMQ_ERR_SKIP_LINE) {
+		s->skip_line = true;
+		s->skip_cr = false;
+		s->skip_line_left = skip_line_bound();
+		return true;
+	}
+	/* Debug level: garbage floods must not flood the log from an IO
+	 * thread; bad_requests counts every one. */
+	pmq_log(PMQ_LOG_DEBUG, "session %llu from %s: %s: closing",
+	        (unsigned long long)s->id, s->peer, err->text);
+	session_drain(io, s, CLOSE_BAD_INPUT);
+	return false;
+}
+
 void session_decode(struct io_thread *io, struct session *s)
 {
 	size_t off = 0;
 
-	while (!s->dead && s->state == SS_OPEN && !s->throttled && off < s->in_len) {
+	while (!s->dead && s->state == SS_OPEN && (!s->throttled || s->last_read) &&
+	       off < s->in_len) {
 		struct pmq_msg m;
 		struct pmq_decode_error err;
 		size_t used = 0;
+
+		if (s->skip > 0 || s->skip_line) {
+			off += input_skip(io, s, s->in + off, s->in_len - off);
+			continue;
+		}
 		enum pmq_decode_status st = pmq_decode_request(
 			&rt.limits, s->in + off, s->in_len - off, &m, &used, &err);
 
 		if (st == PMQ_DECODE_NEED_MORE)
 			break;
 		if (st == PMQ_DECODE_ERROR) {
-			stats_inc(&io->stats, ST_BAD_REQUESTS);
-			session_answer(io, s, err.code, err.opaque, err.text, strlen(err.text));
-			if (err.action == PMQ_ERR_RESYNC && used > 0) {
-				off += used;
-				continue;
-			}
-			/* Debug level: garbage floods must not flood the log
-			 * from an IO thread; bad_input counts every one. */
-			pmq_log(PMQ_LOG_DEBUG, "session %llu from %s: %s: closing",
-			        (unsigned long long)s->id, s->peer, err.text);
-			off = s->in_len;
-			session_drain(io, s, CLOSE_BAD_INPUT);
-			break;
+			off += used;
+			if (!decode_failed(io, s, &err))
+				break;
+			continue;
 		}
 		dispatch_msg(io, s, &m, s->in + off, used);
 		off += used;
@@ -421,6 +490,33 @@ void session_read(struct io_thread *io, struct session *s)
 		session_kill(io, s, CLOSE_PEER);
 		return;
 	}
+}
+
+void session_read_last(struct io_thread *io, struct session *s)
+{
+	size_t total = 0;
+
+	if (s->dead || s->state != SS_OPEN)
+		return;
+	s->last_read = true;
+	session_decode(io, s);
+	while (!s->dead && s->state == SS_OPEN && total < LAST_READ_MAX) {
+		size_t room = in_room(s);
+		if (room == 0)
+			break;
+		ssize_t n = read(s->fd, s->in + s->in_len, room);
+		if (n > 0) {
+			s->last_read_ms = io->now_ms;
+			s->in_len += (size_t)n;
+			total += (size_t)n;
+			session_decode(io, s);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		break; /* drained (EAGAIN), EOF or an error: the drain closes it */
+	}
+	s->last_read = false;
 }
 
 void session_on_event(struct io_thread *io, struct session *s, uint32_t events)

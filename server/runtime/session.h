@@ -38,6 +38,7 @@ struct session {
 	enum close_reason why;          /* for DRAINING and killed */
 	bool dead;                      /* killed: reaped at the end of the loop */
 	bool throttled;                 /* output over max_output_bytes: not reading */
+	bool last_read;                 /* shutdown: decoding regardless of throttling */
 	bool want_read;                 /* the socket may hold more bytes */
 	bool rdhup;                     /* the peer shut its side: read to EOF */
 	bool epollout;                  /* EPOLLOUT armed */
@@ -45,6 +46,11 @@ struct session {
 
 	char *in;                       /* undecoded input */
 	size_t in_len, in_cap;
+	/* Input to drop unread, as it arrives (never buffered whole): */
+	size_t skip;                    /* body bytes of a refused request */
+	bool skip_line;                 /* an over-long line, up to its \r\n */
+	bool skip_cr;                   /* ... whose last byte dropped was \r */
+	size_t skip_line_left;          /* bytes it may still take, then close */
 	struct outq out;
 	unsigned inflight;              /* requests in pools, not yet answered */
 	size_t reserved;                /* output bytes those may still add (gets) */
@@ -101,6 +107,11 @@ struct io_thread {
 	struct stats_block stats;
 	struct io_ctrl ctrl[3];         /* shutdown messages, by op */
 	struct probe probe;      /* the watchdog's ping (probe.h) */
+	/* Answers that found the mailbox full (io_post_reply): a stack
+	 * pushed by any thread, taken whole by this one every turn. */
+	_Atomic(struct outbuf *) overflow;
+	struct io_msg wake;             /* IOM_WAKE, posted after a push */
+	atomic_uint_fast64_t jam_until_ms; /* debug: answers skip the mailbox */
 	unsigned pools_to_wake;         /* bit per rt_pool: lane submits since the last wake */
 	/* Queued to answer received, by command: written by this thread only
 	 * (hist_record_owned), read by metrics scrapes. */
@@ -130,6 +141,10 @@ void session_reap(struct io_thread *io);
 void session_on_event(struct io_thread *io, struct session *s, uint32_t events);
 /* Read (within a budget) and decode. */
 void session_read(struct io_thread *io, struct session *s);
+/* Shutdown, with the pools stopped: read and decode everything the peer
+ * sent so far (at most LAST_READ_MAX), throttled or not, so that every
+ * request that arrived is answered (503 "shutting down" by now). */
+void session_read_last(struct io_thread *io, struct session *s);
 /* Decode what is buffered (after throttling ends). */
 void session_decode(struct io_thread *io, struct session *s);
 void session_flush(struct io_thread *io, struct session *s);

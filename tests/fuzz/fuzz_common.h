@@ -60,6 +60,15 @@ static void fuzz_reencode(bool response, const struct pmq_msg *m)
 	FUZZ_CHECK(st == PMQ_DECODE_OK && used == n && msg_same(&back, m));
 }
 
+/* The first \r\n in buf, or NULL. */
+static const char *fuzz_find_crlf(const char *buf, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+		if (buf[i] == '\r' && buf[i + 1] == '\n')
+			return buf + i;
+	return NULL;
+}
+
 /* One decode step with every per-call invariant checked. */
 static enum pmq_decode_status fuzz_step(bool response, const struct pmq_limits *lim,
                                         const char *buf, size_t len, struct pmq_msg *m,
@@ -78,7 +87,9 @@ static enum pmq_decode_status fuzz_step(bool response, const struct pmq_limits *
 	} else {
 		FUZZ_CHECK(err->code == 400 && memchr(err->text, '\0', sizeof(err->text)));
 		FUZZ_CHECK(strpbrk(err->text, "\r\n") == NULL);
-		FUZZ_CHECK(err->action == PMQ_ERR_CLOSE || *used > 0);
+		FUZZ_CHECK(err->action != PMQ_ERR_RESYNC || *used > 0);
+		FUZZ_CHECK(err->action == PMQ_ERR_RESYNC || err->skip == 0);
+		FUZZ_CHECK(err->action != PMQ_ERR_SKIP_LINE || *used == 0);
 	}
 	return st;
 }
@@ -99,12 +110,26 @@ static size_t fuzz_stream(bool response, const struct pmq_limits *lim, const cha
 		if (st == PMQ_DECODE_NEED_MORE ||
 		    (st == PMQ_DECODE_ERROR && err.action == PMQ_ERR_CLOSE))
 			return off;
+		/* What the caller drops after the step: a refused body, or the
+		 * rest of an over-long line. A step is counted only once all of
+		 * it is there, so a split run repeats an unfinished one. */
+		size_t extra = 0;
+		if (st == PMQ_DECODE_ERROR && err.action == PMQ_ERR_RESYNC) {
+			if (err.skip > len - off - used)
+				return off;
+			extra = err.skip;
+		} else if (st == PMQ_DECODE_ERROR) {
+			const char *end = fuzz_find_crlf(buf + off, len - off);
+			if (!end)
+				return off;
+			extra = (size_t)(end + 2 - (buf + off));
+		}
 		int32_t op = st == PMQ_DECODE_OK ? m.opaque : err.opaque;
 		*h = (*h ^ (uint64_t)st ^ ((uint64_t)used << 8) ^ ((uint64_t)(uint32_t)op << 32) ^
 		      (uint64_t)m.cmd) * 1099511628211ULL;
 		if (st == PMQ_DECODE_OK && reencode)
 			fuzz_reencode(response, &m);
-		off += used;
+		off += used + extra;
 	}
 }
 

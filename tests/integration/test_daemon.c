@@ -158,6 +158,12 @@ static void test_version_help_and_config_errors(void)
 	   "a value out of range exits 2");
 	ok(strstr(slurp("badval.err"), "expected an integer from 1 to 1024") != NULL,
 	   "a value out of range: the range on stderr");
+	is(run((const char *const[]){ "-o", "max_body_bytes=1M", "-o", "max_transfer_bytes=1M",
+	                              NULL }, "badtransfer"), 2,
+	   "max_transfer_bytes below max_body_bytes + 20 exits 2");
+	ok(strstr(slurp("badtransfer.err"), "max_transfer_bytes (1048576) must be at least "
+	          "max_body_bytes (1048576) + 20") != NULL,
+	   "... with a message naming both settings");
 	is(run((const char *const[]){ "-x", NULL }, "badopt"), 2, "an unknown option exits 2");
 	ok(strstr(slurp("badopt.err"), "usage: pulsemqd") != NULL, "an unknown option: usage on stderr");
 

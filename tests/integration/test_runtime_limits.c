@@ -231,7 +231,7 @@ static void slow_consumer(void)
 static void reservation(void)
 {
 	struct td_daemon d;
-	const char *settings[] = { "max_output_bytes=1M", "max_transfer_bytes=1M",
+	const char *settings[] = { "max_output_bytes=1M", "max_transfer_bytes=1M", "max_body_bytes=512K",
 	                           "get_threads=1", "get_queue_size=4", NULL };
 	char req[GETS * 48];
 	size_t len = 0;

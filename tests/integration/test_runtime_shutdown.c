@@ -1,7 +1,9 @@
 /*
  * test_runtime_shutdown.c - SIGTERM with requests in flight: the daemon
  * finishes what its pools hold, delivers every answer to the open
- * sessions, closes them and exits 0.
+ * sessions, closes them and exits 0. Requests whose bytes reached the
+ * daemon but were not read yet when the stop came are answered too (the
+ * result or 503 "shutting down"), never dropped with the unread input.
  */
 #include <config.h>
 
@@ -26,6 +28,105 @@ static int read_to_eof(int fd, int *by_op, int *codes_ok)
 	}
 	rt_reader_free(&r);
 	return rc == 0 ? n : -1;
+}
+
+#define PIPELINED 64
+
+/* The IO thread (0 or 1) of c's session, from `stats sessions` on c: the
+ * one whose count went up when c came. -1 when it cannot be told. */
+static int io_of(struct td_conn *c, int before[2])
+{
+	int now[2] = { -1, -1 };
+
+	if (td_roundtrip(c, "stats sessions 90\r\n", 19, RT_HANG_MS) != 1 || c->msg.code != 200)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "\r\nio%d_sessions ", i);
+		const char *p = memmem(c->msg.body.ptr, c->msg.body.len, key, strlen(key));
+		now[i] = p ? atoi(p + strlen(key)) : -1;
+	}
+	int which = now[0] > before[0] ? 0 : now[1] > before[1] ? 1 : -1;
+	before[0] = now[0];
+	before[1] = now[1];
+	return which;
+}
+
+static long long stat_on(struct td_conn *c, const char *key)
+{
+	char k[64];
+
+	if (td_roundtrip(c, "stats 91\r\n", 10, RT_HANG_MS) != 1 || c->msg.code != 200)
+		return -1;
+	snprintf(k, sizeof(k), "\r\n%s ", key);
+	const char *p = memmem(c->msg.body.ptr, c->msg.body.len, k, strlen(k));
+	return p ? atoll(p + strlen(k)) : -1;
+}
+
+/* A's IO thread stops (`debug sleep io`) before it reads A's pipelined
+ * puts; SIGTERM comes meanwhile, so the stop reaches that thread with the
+ * puts still unread in the socket. Each must still get its answer. */
+static void unread_at_stop(void)
+{
+	struct td_daemon d;
+	const char *settings[] = { "io_threads=2", "put_threads=1", "enable_debug_commands=yes",
+	                           NULL };
+	struct td_conn a, b;
+	int seen[2] = { 0, 0 }, extra[16], nextra = 0;
+
+	if (td_start(&d, settings) != 0)
+		bail_out("cannot start pulsemqd");
+	td_conn_init(&a, td_connect(d.port));
+	int ia = io_of(&a, seen);
+	/* B must be on the other IO thread: it watches while A's is stopped. */
+	td_conn_init(&b, td_connect(d.port));
+	int ib = io_of(&b, seen);
+	while (ia >= 0 && ib == ia && nextra < 16) {
+		extra[nextra++] = b.fd; /* keep it: closing would move the counts */
+		b.fd = td_connect(d.port);
+		b.len = 0;
+		ib = io_of(&b, seen);
+	}
+	if (!ok(ia >= 0 && ib >= 0 && ia != ib, "A on IO thread %d, B on %d", ia, ib)) {
+		td_conn_free(&a);
+		td_conn_free(&b);
+		td_stop(&d, RT_HANG_MS);
+		td_cleanup(&d);
+		return;
+	}
+	long long debug0 = stat_on(&b, "cmd_debug");
+	td_sendf(a.fd, "debug sleep io 3000 1\r\n");
+	uint64_t deadline = td_now_ms() + RT_HANG_MS;
+	while (stat_on(&b, "cmd_debug") <= debug0 && td_now_ms() < deadline)
+		;
+	/* A's thread sleeps now: these stay unread in the socket. */
+	char req[PIPELINED * 32];
+	size_t len = 0;
+	for (int i = 0; i < PIPELINED; i++)
+		len += (size_t)snprintf(req + len, sizeof(req) - len, "put t 0 1 0 %d\r\nx", 100 + i);
+	ok(td_send(a.fd, req, len) == 0, "A: %d puts sent while its IO thread sleeps", PIPELINED);
+	is(td_stop(&d, 30000), 0, "SIGTERM: exit 0");
+
+	struct rt_reader r;
+	struct pmq_msg m;
+	int by_op[PIPELINED] = { 0 }, answered = 0, other = 0, rc;
+	rt_reader_init(&r, a.fd);
+	while ((rc = rt_reader_wait(&r, &m, RT_HANG_MS)) == 1) {
+		if (m.opaque >= 100 && m.opaque < 100 + PIPELINED &&
+		    (m.code == 200 || (m.code == 503 && rt_body_has(&m, "shutting down"))))
+			answered += by_op[m.opaque - 100]++ == 0;
+		else if (m.opaque != 1)
+			other++;
+	}
+	rt_reader_free(&r);
+	is(answered, PIPELINED, "every put that reached the daemon got one answer (200 or "
+	   "503 shutting down)");
+	ok(rc == 0 && other == 0, "then the close, nothing else");
+	for (int i = 0; i < nextra; i++)
+		close(extra[i]);
+	td_conn_free(&a);
+	td_conn_free(&b);
+	td_cleanup(&d);
 }
 
 int main(void)
@@ -78,5 +179,6 @@ int main(void)
 	td_conn_free(&a);
 	td_conn_free(&b);
 	td_cleanup(&d);
+	unread_at_stop();
 	return done_testing();
 }

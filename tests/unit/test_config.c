@@ -117,7 +117,7 @@ static void test_defaults(void)
 	is(cfg.flush_mode, PMQ_FLUSH_SYNC, "flush_mode default sync");
 	is(cfg.flush_threshold, 1000, "flush_threshold default");
 	is(cfg.flush_interval_ms, 1000, "flush_interval_ms default");
-	is(cfg.max_transfer_bytes, 1 << 20, "max_transfer_bytes default 1 MiB");
+	is(cfg.max_transfer_bytes, 2 << 20, "max_transfer_bytes default 2 MiB");
 	is(cfg.retention_hours, 168, "retention_hours default");
 	ok(!cfg.update_consumer_offsets, "update_consumer_offsets default no");
 	is_str(cfg.log_level, "info", "log_level default");
@@ -148,11 +148,11 @@ static void test_options(void)
 	is_str(cfg.data_dir, "/d", "--data-dir");
 	config_free(&cfg);
 
-	is(LOAD("-o", "get_threads=8", "-o", "max_body_bytes=2M", "-o", "flush_mode=async",
+	is(LOAD("-o", "get_threads=8", "-o", "max_body_bytes=1500K", "-o", "flush_mode=async",
 	        "-o", "port_file=/tmp/pf", "-o", "log_level=warn", "-o", "port=0"), 0,
 	   "-o settings load");
 	is(cfg.get_threads, 8, "-o get_threads=8");
-	is(cfg.max_body_bytes, 2 << 20, "-o max_body_bytes=2M");
+	is(cfg.max_body_bytes, 1500 << 10, "-o max_body_bytes=1500K");
 	is(cfg.flush_mode, PMQ_FLUSH_ASYNC, "-o flush_mode=async");
 	is_str(cfg.port_file, "/tmp/pf", "-o port_file");
 	is_str(cfg.log_level, "warn", "-o log_level=warn");
@@ -221,11 +221,19 @@ static void test_ranges(void)
 static void test_sizes(void)
 {
 	is(LOAD("-o", "max_body_bytes=64K", "-o", "segment_bytes=1g", "-o",
-	        "max_output_bytes=3m", "-o", "max_transfer_bytes=1000"), 0, "sizes with suffixes load");
+	        "max_output_bytes=3m", "-o", "max_transfer_bytes=70000"), 0, "sizes with suffixes load");
 	is(cfg.max_body_bytes, 64 << 10, "64K");
 	is(cfg.segment_bytes, 1ll << 30, "1g (either case)");
 	is(cfg.max_output_bytes, 3 << 20, "3m");
-	is(cfg.max_transfer_bytes, 1000, "a plain number is bytes");
+	is(cfg.max_transfer_bytes, 70000, "a plain number is bytes");
+	config_free(&cfg);
+	is(LOAD("-o", "max_body_bytes=64K", "-o", "max_transfer_bytes=65555"), -1,
+	   "max_transfer_bytes under max_body_bytes + 20: refused");
+	is_str(err, "max_transfer_bytes (65555) must be at least max_body_bytes (65536) + 20, "
+	       "the record header: a get could never return a message of max_body_bytes; "
+	       "raise max_transfer_bytes to 65556 or lower max_body_bytes", "  the message");
+	is(LOAD("-o", "max_body_bytes=64K", "-o", "max_transfer_bytes=65556"), 0,
+	   "max_transfer_bytes = max_body_bytes + 20: loads");
 	config_free(&cfg);
 	is(set1("max_body_bytes=2G"), -1, "2G is above max_body_bytes' range");
 	is_str(err, "invalid value '2G' for 'max_body_bytes': expected a size in bytes from 1 to 1G "
@@ -491,7 +499,7 @@ static void test_print_config(void)
 
 	snprintf(good, sizeof good, "%s/good.ini", tmpdir);
 	snprintf(printed, sizeof printed, "%s/printed.ini", tmpdir);
-	is(LOAD("-c", good, "-o", "max_body_bytes=3M", "-o", "log_file=/tmp/x y.log"), 0,
+	is(LOAD("-c", good, "-o", "max_body_bytes=1000K", "-o", "log_file=/tmp/x y.log"), 0,
 	   "settings to print load");
 	na = format_stats(&cfg, a, sizeof a);
 	config_free(&cfg);
@@ -500,7 +508,7 @@ static void test_print_config(void)
 	int out = dup(1), fd = open(printed, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	dup2(fd, 1);
 	char *argv[] = { (char *)"pulsemqd", (char *)"-c", good, (char *)"-o",
-	                 (char *)"max_body_bytes=3M", (char *)"-o", (char *)"log_file=/tmp/x y.log",
+	                 (char *)"max_body_bytes=1000K", (char *)"-o", (char *)"log_file=/tmp/x y.log",
 	                 (char *)"--print-config", NULL };
 	int rc = config_load(&cfg, 8, argv, err, sizeof err);
 	fflush(stdout);

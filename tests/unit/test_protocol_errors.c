@@ -1,5 +1,6 @@
 /* Malformed input, table-driven: each line gets its 400 text, its opaque and
- * the right decision (RESYNC and how much to skip, or CLOSE). */
+ * the right decision (RESYNC with how much to consume and how many body bytes
+ * to drop unread, SKIP_LINE, or CLOSE). */
 #include <config.h>
 
 #include "protocol/protocol.h"
@@ -9,23 +10,26 @@
 #define A16 "aaaaaaaaaaaaaaaa"
 #define A256 A16 A16 A16 A16 A16 A16 A16 A16 A16 A16 A16 A16 A16 A16 A16 A16
 
-enum { RESYNC, CLOSE, MORE };
+enum { RESYNC, CLOSE, MORE, SKIPLINE };
 
 struct bad {
 	const char *in;
 	size_t len;
 	int what;        /* RESYNC, CLOSE, or MORE (NEED_MORE) */
 	size_t consumed; /* RESYNC only; 0 = the whole input */
+	size_t skip;     /* RESYNC only: body bytes dropped after consumed */
 	int32_t opaque;
 	const char *text; /* without the "bad request: " prefix */
 };
 
-#define ROW(lit, what, consumed, opaque, text) { S(lit), what, consumed, opaque, text }
+#define ROW(lit, what, consumed, opaque, text) { S(lit), what, consumed, 0, opaque, text }
+/* A refused body command: its line is consumed, its body dropped unread. */
+#define SKIP(lit, consumed, skip, opaque, text) { S(lit), RESYNC, consumed, skip, opaque, text }
 
 static const struct bad requests[] = {
 	/* token counts */
-	ROW("put t 0 5 7\r\nhello", RESYNC, 0, 7, "put expects 6 to 8 tokens, got 5"),
-	ROW("put t 0 5 0 1 TX:a:1 3 4\r\nhello", RESYNC, 0, 4, "put expects 6 to 8 tokens, got 9"),
+	ROW("put t 0 5 7\r\nhello", CLOSE, 0, 7, "put expects 6 to 8 tokens, got 5"),
+	ROW("put t 0 5 0 1 TX:a:1 3 4\r\nhello", CLOSE, 0, 4, "put expects 6 to 8 tokens, got 9"),
 	ROW("get t g 0 0 5\r\n", RESYNC, 0, 5, "get expects 7 tokens, got 6"),
 	ROW("get t g 0 0 5 6 7\r\n", RESYNC, 0, 7, "get expects 7 tokens, got 8"),
 	ROW("get a b c d e f g h i j k l m n 3\r\n", RESYNC, 0, 3, "get expects 7 tokens, got 16"),
@@ -35,10 +39,10 @@ static const struct bad requests[] = {
 	ROW("quit 5\r\n", RESYNC, 0, 5, "quit expects 1 token, got 2"),
 	ROW("transaction TX:a:1 a BEGIN\r\n", RESYNC, 0, 0, "transaction expects 5 to 7 tokens, got 4"),
 	ROW("transaction TX:a:1 a BEGIN 1 q r 6\r\n", RESYNC, 0, 6, "transaction expects 5 to 7 tokens, got 8"),
-	ROW("sync t 0 0 0 1\r\n", RESYNC, 0, 1, "sync expects 7 or 8 tokens, got 6"),
+	ROW("sync t 0 0 0 1\r\n", CLOSE, 0, 1, "sync expects 7 or 8 tokens, got 6"),
 	ROW("debug sleep get 5\r\n", RESYNC, 0, 5, "debug expects 5 tokens, got 4"),
-	ROW("result 200 0\r\n", RESYNC, 0, 0, "result expects 4 tokens, got 3"),
-	ROW("value 0 1 2\r\n", RESYNC, 0, 2, "value expects 3 tokens, got 4"),
+	ROW("result 200 0\r\n", CLOSE, 0, 0, "result expects 4 tokens, got 3"),
+	ROW("value 0 1 2\r\n", CLOSE, 0, 2, "value expects 3 tokens, got 4"),
 	/* numbers */
 	ROW("get t g x 0 5 1\r\n", RESYNC, 0, 1, "partition 'x' is not a number"),
 	ROW("get t g 0 12a 5 1\r\n", RESYNC, 0, 1, "offset '12a' is not a number"),
@@ -52,18 +56,29 @@ static const struct bad requests[] = {
 	    "offset '-9223372036854775809' is out of range"),
 	ROW("get t g 0 0 5 2147483648\r\n", RESYNC, 0, 0, "opaque '2147483648' is out of range"),
 	ROW("get t g 0 0 5 -2147483649\r\n", RESYNC, 0, 0, "opaque '-2147483649' is out of range"),
-	ROW("put t 0 5 x 1\r\nhello", RESYNC, 0, 1, "flag 'x' is not a number"),
-	ROW("put t 0 5 0 12x 3\r\nhello", RESYNC, 0, 3, "checksum '12x' is not a number"),
-	ROW("put t 0 0 0 1 -\r\n", RESYNC, 0, 0, "opaque '-' is not a number"),
+	ROW("put t 0 5 x 1\r\nhello", CLOSE, 0, 1, "flag 'x' is not a number"),
+	ROW("put t 0 5 0 12x 3\r\nhello", CLOSE, 0, 3, "checksum '12x' is not a number"),
+	ROW("put t 0 0 0 1 -\r\n", CLOSE, 0, 0, "opaque '-' is not a number"),
 	ROW("version abc\r\n", RESYNC, 0, 0, "opaque 'abc' is not a number"),
-	ROW("result x 0 1\r\n", RESYNC, 0, 1, "code 'x' is not a number"),
+	ROW("result x 0 1\r\n", CLOSE, 0, 1, "code 'x' is not a number"),
 	/* body lengths that cannot be trusted: close */
 	ROW("put t 0 -1 0 1\r\n", CLOSE, 0, 1, "negative body length -1"),
 	ROW("put t 0 abc 0 1\r\n", CLOSE, 0, 1, "put body length 'abc' is not a number"),
 	ROW("put t 0\r\n", CLOSE, 0, 0, "put without a body length"),
 	ROW("put\r\n", CLOSE, 0, 0, "put without a body length"),
-	ROW("put t 0 2000000 0 1\r\n", CLOSE, 0, 1,
-	    "body of 2000000 bytes exceeds max_body_bytes 1048576"),
+	ROW("put t 0 2147483648 0 1\r\n", CLOSE, 0, 1, "body length 2147483648 is out of range"),
+	/* a MetaQ client's put to the topic "space x": the body is not a command */
+	ROW("put space x 0 10 0 1 -5\r\nversion 1\r\n", CLOSE, 0, -5,
+	    "partition 'x' is not a number"),
+	ROW("put t  0 5 0 1\r\nhello", CLOSE, 0, 1, "double space in line"),
+	ROW("result 200 5 1 \r\nhello", CLOSE, 0, 0, "line ends with a space"),
+	/* refused, but well formed: the body is dropped unread, at once */
+	SKIP("put t 0 2000000 0 1\r\n", 0, 2000000, 1,
+	     "body of 2000000 bytes exceeds max_body_bytes 1048576"),
+	SKIP("put t 0 2000000 0 1\r\nversion 1\r\n", 21, 2000000, 1,
+	     "body of 2000000 bytes exceeds max_body_bytes 1048576"),
+	SKIP("result 503 2000000 1\r\nabc", 22, 2000000, 1,
+	     "body of 2000000 bytes exceeds max_body_bytes 1048576"),
 	ROW("value 99999999999999999999 1\r\n", CLOSE, 0, 1,
 	    "value body length '99999999999999999999' is out of range"),
 	ROW("result 200 -5 1\r\n", CLOSE, 0, 1, "negative body length -5"),
@@ -96,8 +111,9 @@ static const struct bad requests[] = {
 	ROW("get .hidden g 0 0 5 1\r\n", RESYNC, 0, 1, "invalid topic name"),
 	ROW("get " A256 " g 0 0 5 1\r\n", RESYNC, 0, 1, "invalid topic name"),
 	ROW("get t g/x 0 0 5 1\r\n", RESYNC, 0, 1, "invalid group name"),
-	ROW("put ../x 0 5 0 1\r\nhelloversion 1\r\n", RESYNC, 23, 1, "invalid topic name"),
-	ROW("sync .. 0 1 0 5 3\r\nx", RESYNC, 0, 3, "invalid topic name"),
+	SKIP("put ../x 0 5 0 1\r\nhelloversion 1\r\n", 18, 5, 1, "invalid topic name"),
+	SKIP("sync .. 0 1 0 5 3\r\nx", 19, 1, 3, "invalid topic name"),
+	SKIP("put ../x 0 2000000 0 1\r\n", 0, 2000000, 1, "invalid topic name"),
 	ROW("stats a/b 1\r\n", RESYNC, 0, 1, "invalid stats item"),
 	/* transactions */
 	ROW("transaction TX:a:1 a START 1\r\n", RESYNC, 0, 1, "unknown transaction type 'START'"),
@@ -118,24 +134,25 @@ static const struct bad requests[] = {
 	    "transaction timeout '-5' is not a number"),
 	ROW("transaction TX:a:1 a BEGIN 99999999999 1\r\n", RESYNC, 0, 1,
 	    "transaction timeout '99999999999' is out of range"),
-	ROW("put t 0 0 0 TY:1 1\r\n", RESYNC, 0, 1, "invalid transaction key 'TY:1'"),
-	ROW("put t 0 0 0 1 TX:a 1\r\n", RESYNC, 0, 1, "invalid transaction key 'TX:a'"),
+	ROW("put t 0 0 0 TY:1 1\r\n", CLOSE, 0, 1, "invalid transaction key 'TY:1'"),
+	ROW("put t 0 0 0 1 TX:a 1\r\n", CLOSE, 0, 1, "invalid transaction key 'TX:a'"),
 	/* debug */
 	ROW("debug nap get 5 1\r\n", RESYNC, 0, 1, "unknown debug command (only 'sleep')"),
-	ROW("debug sleep disk 5 1\r\n", RESYNC, 0, 1, "debug sleep target must be get, put, heartbeat, io, timer or flush"),
+	ROW("debug sleep disk 5 1\r\n", RESYNC, 0, 1, "debug sleep target must be get, put, heartbeat, io, timer, flush or mailbox"),
 	ROW("debug sleep get 60001 1\r\n", RESYNC, 0, 1, "debug sleep time 60001 ms is outside 0..60000"),
 	ROW("debug sleep get -1 1\r\n", RESYNC, 0, 1, "debug sleep time -1 ms is outside 0..60000"),
-	/* an error waits for the body it must skip */
-	ROW("put t 0 5 0 1 2 3 4\r\nhel", MORE, 0, 0, NULL),
-	ROW("put ../x 0 5 0 1\r\n", MORE, 0, 0, NULL),
+	/* a good line waits for its body; a bad one does not */
+	ROW("put t 0 5 0 1\r\nhel", MORE, 0, 0, NULL),
+	ROW("put t 0 5 0 1 2 3 4\r\nhel", CLOSE, 0, 4, "put expects 6 to 8 tokens, got 9"),
+	SKIP("put ../x 0 5 0 1\r\n", 0, 5, 1, "invalid topic name"),
 };
 
 static const struct bad responses[] = {
 	ROW("get t g 0 0 5 1\r\n", RESYNC, 0, 1, "unexpected command 'get' in a response"),
 	ROW("put t 0 5 0 1\r\n", RESYNC, 0, 1, "unexpected command 'put' in a response"),
 	ROW("result 200 -1 1\r\n", CLOSE, 0, 1, "negative body length -1"),
-	ROW("value 1 x\r\nz", RESYNC, 0, 0, "opaque 'x' is not a number"),
-	ROW("result 200 0 1 2\r\nversion 3\r\n", RESYNC, 18, 2, "result expects 4 tokens, got 5"),
+	ROW("value 1 x\r\nz", CLOSE, 0, 0, "opaque 'x' is not a number"),
+	ROW("result 200 0 1 2\r\nversion 3\r\n", CLOSE, 0, 2, "result expects 4 tokens, got 5"),
 	ROW("\r\n", RESYNC, 0, 0, "empty line"),
 };
 
@@ -158,16 +175,21 @@ static void check(const struct bad *b, bool response, const char *prefix)
 		return;
 	}
 	is_str(err.text, want, "  text");
-	bool close = b->what == CLOSE;
-	ok(err.action == (close ? PMQ_ERR_CLOSE : PMQ_ERR_RESYNC) && err.code == 400 &&
-	   err.opaque == b->opaque && m.cmd == PMQ_CMD_NONE,
-	   "  %s, 400, opaque %d", close ? "CLOSE" : "RESYNC", (int)b->opaque);
-	if (!close)
+	int action = b->what == CLOSE ? PMQ_ERR_CLOSE : b->what == SKIPLINE ?
+		PMQ_ERR_SKIP_LINE : PMQ_ERR_RESYNC;
+	ok(err.action == action && err.code == 400 && err.opaque == b->opaque &&
+	   m.cmd == PMQ_CMD_NONE, "  action %d, 400, opaque %d", action, (int)b->opaque);
+	if (b->what == RESYNC) {
 		is(used, b->consumed ? b->consumed : b->len, "  consumed");
+		is(err.skip, b->skip, "  body bytes to drop");
+	} else {
+		is(err.skip, 0, "  nothing to drop");
+	}
 }
 
-/* Over-long lines: CLOSE once max_line_bytes pass without \r\n; a line of
- * exactly max_line_bytes (\r\n included) is fine. */
+/* Over-long lines: once max_line_bytes pass without \r\n, one that names a
+ * body command closes (its body's extent is unknown), any other is skipped
+ * up to its \r\n; a line of exactly max_line_bytes (\r\n included) is fine. */
 static void test_line_limit(void)
 {
 	struct pmq_limits lim = { 15, 100 };
@@ -180,22 +202,30 @@ static void test_line_limit(void)
 	ok(pmq_decode_request(&lim, junk, 14, &m, &used, &err) == PMQ_DECODE_NEED_MORE,
 	   "14 bytes of 15 without \\r\\n: need more");
 	ok(pmq_decode_request(&lim, junk, 15, &m, &used, &err) == PMQ_DECODE_ERROR &&
-	   err.action == PMQ_ERR_CLOSE && err.opaque == 0, "15 bytes without \\r\\n: close");
-	is_str(err.text, "bad request: line longer than 15 bytes without \\r\\n", "  text");
+	   err.action == PMQ_ERR_SKIP_LINE && err.opaque == 0 && used == 0 && err.skip == 0,
+	   "15 bytes without \\r\\n: skip the line");
+	is_str(err.text, "bad request: line longer than 15 bytes (max_line_bytes): skipped up "
+	       "to its \\r\\n", "  text");
 	ok(pmq_decode_request(&lim, S("version 12345\r\n"), &m, &used, &err) == PMQ_DECODE_OK &&
 	   used == 15, "a line of exactly max_line_bytes decodes");
 	lim.max_line_bytes = 14;
 	ok(pmq_decode_request(&lim, S("version 12345\r\n"), &m, &used, &err) == PMQ_DECODE_ERROR &&
-	   err.action == PMQ_ERR_CLOSE, "one byte more: close");
+	   err.action == PMQ_ERR_SKIP_LINE, "one byte more: skip the line");
 	ok(pmq_decode_request(&lim, S("version 1234\r"), &m, &used, &err) == PMQ_DECODE_NEED_MORE,
 	   "\\r as the 14th byte: need more");
 	ok(pmq_decode_request(NULL, junk, sizeof(junk), &m, &used, &err) == PMQ_DECODE_NEED_MORE,
 	   "40 bytes under the default limit: need more");
-	ok(pmq_decode_request(&lim, S("put t 0 101 0 1\r\n"), &m, &used, &err) == PMQ_DECODE_ERROR,
-	   "limits: max_body_bytes 100");
+	ok(pmq_decode_request(&lim, S("put t 0 101 0 1\r\n"), &m, &used, &err) == PMQ_DECODE_ERROR &&
+	   err.action == PMQ_ERR_CLOSE, "an over-long put line: close");
+	is_str(err.text, "bad request: put line longer than 14 bytes without \\r\\n", "  text");
+	ok(pmq_decode_response(&lim, S("result 200 5 123456\r\n"), &m, &used, &err) ==
+	   PMQ_DECODE_ERROR && err.action == PMQ_ERR_CLOSE, "an over-long result line: close");
+	ok(pmq_decode_request(&lim, S("get t g 0 0 100 1\r\n"), &m, &used, &err) ==
+	   PMQ_DECODE_ERROR && err.action == PMQ_ERR_SKIP_LINE, "an over-long get line: skip");
 	lim.max_line_bytes = 64;
 	ok(pmq_decode_request(&lim, S("put t 0 101 0 1\r\n"), &m, &used, &err) == PMQ_DECODE_ERROR &&
-	   err.action == PMQ_ERR_CLOSE, "body over a custom max_body_bytes: close");
+	   err.action == PMQ_ERR_RESYNC && used == 17 && err.skip == 101,
+	   "body over a custom max_body_bytes: the line, then 101 bytes dropped");
 	is_str(err.text, "bad request: body of 101 bytes exceeds max_body_bytes 100", "  text");
 }
 
@@ -212,10 +242,10 @@ static void test_resync_continues(void)
 		enum pmq_decode_status st = pmq_decode_request(NULL, in + off, sizeof(in) - 1 - off,
 		                                               &m, &used, &err);
 		seen[i] = st == PMQ_DECODE_OK ? m.opaque : err.opaque;
-		off += used;
+		off += used + (st == PMQ_DECODE_ERROR ? err.skip : 0);
 	}
 	ok(seen[0] == 1 && seen[1] == 2 && seen[2] == 3 && off == sizeof(in) - 1 &&
-	   m.cmd == PMQ_CMD_VERSION, "error, error, version: decoded in order");
+	   m.cmd == PMQ_CMD_VERSION, "error, error (body dropped), version: decoded in order");
 }
 
 int main(void)

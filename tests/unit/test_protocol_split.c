@@ -120,7 +120,9 @@ static void test_pipelined(bool response)
 		   "  read %zu bytes at a time: same messages in order", chunks[c]);
 }
 
-/* A malformed message, too, gives the same answer at every split. */
+/* A malformed message, too, gives the same answer at every split: once its
+ * line is complete (a refused body is not waited for: it is dropped unread),
+ * never earlier. */
 static void test_error_split(void)
 {
 	static const struct sample bad[] = {
@@ -128,18 +130,25 @@ static void test_error_split(void)
 		{ S("put t 0 -1 0 1\r\n"), false },
 		{ S("get t g 0 0 5  1\r\n"), false },
 		{ S("xyz 1\r\n"), false },
+		{ S("put a b 0 5 0 1 -5\r\nhello"), false },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct pmq_msg m;
 		struct pmq_decode_error whole, err;
 		size_t wused, used;
 		const struct sample *s = &bad[i];
+		size_t line = strstr(s->in, "\r\n") + 2 - s->in;
 		bool good = dec(false, s->in, s->len, &m, &wused, &whole) == PMQ_DECODE_ERROR;
-		for (size_t k = 0; k < s->len && good; k++) {
+		for (size_t k = 0; k <= s->len && good; k++) {
 			enum pmq_decode_status st = dec(false, s->in, k, &m, &used, &err);
-			good = st == PMQ_DECODE_NEED_MORE && used == 0;
+			if (k < line)
+				good = st == PMQ_DECODE_NEED_MORE && used == 0;
+			else
+				good = st == PMQ_DECODE_ERROR && used == wused &&
+				       err.action == whole.action && err.skip == whole.skip &&
+				       strcmp(err.text, whole.text) == 0;
 		}
-		ok(good, "error '%.*s' only once complete, never earlier",
+		ok(good, "error '%.*s' once its line is complete, never earlier",
 		   (int)strcspn(s->in, "\r"), s->in);
 	}
 }
