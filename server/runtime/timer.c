@@ -218,6 +218,8 @@ static void pause_detect(struct timer_thread *tt, uint64_t now)
 	if (limit == 0 || now <= wake + limit)
 		return;
 	atomic_store_explicit(&tt->resumed_ms, now, memory_order_release);
+	/* Judged: the same overrun is not a second pause. */
+	atomic_store_explicit(&tt->wake_ms, now, memory_order_release);
 	stats_inc(&rt.shared, ST_LOCAL_PAUSES);
 	pmq_log(PMQ_LOG_WARN, "timer thread woke %llu ms late (the process was paused?): "
 	        "no session is judged on silence before now; idle ones get a heartbeat first",
@@ -234,9 +236,15 @@ static void *timer_main(void *arg)
 		uint64_t now = clock_now_ms();
 		int timeout = now >= next_due ? 0 : (int)(next_due - now);
 
+		/* A pause may also land while this thread runs (firing timers,
+		 * posting hooks): judge it before the next wake time replaces
+		 * the one it overran, or it would go unseen. */
+		pause_detect(tt, now);
 		if (wheel_count(tt->wheel) > 0 && timeout > rt.cfg->tick_ms)
 			timeout = rt.cfg->tick_ms;
-		atomic_store_explicit(&tt->wake_ms, now + (uint64_t)timeout, memory_order_relaxed);
+		/* Release: an IO thread that sees this wake time also sees the
+		 * resume pause_detect() recorded before it. */
+		atomic_store_explicit(&tt->wake_ms, now + (uint64_t)timeout, memory_order_release);
 		if (timeout > 0 && mailbox_prepare_sleep(tt->mb)) {
 			struct pollfd pfd = { .fd = mailbox_fd(tt->mb), .events = POLLIN };
 			poll(&pfd, 1, timeout);
@@ -302,7 +310,7 @@ bool timer_post_msg(struct timer_thread *tt, struct io_msg *m)
 uint64_t timer_pause_resumed_ms(struct timer_thread *tt, uint64_t now)
 {
 	uint64_t limit = (uint64_t)rt.cfg->max_local_pause_ms;
-	uint64_t wake = atomic_load_explicit(&tt->wake_ms, memory_order_relaxed);
+	uint64_t wake = atomic_load_explicit(&tt->wake_ms, memory_order_acquire);
 
 	if (limit != 0 && now > wake + limit)
 		return now; /* paused right now, or the timer has yet to notice */
