@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -61,6 +62,8 @@ int td_read_port_file(const char *path)
 	return port > 0 && port < 65536 ? port : -1;
 }
 
+long td_nofile_limit;
+
 static pid_t td_spawn(struct td_daemon *d, const char *port_file,
                       const char *const *settings)
 {
@@ -100,6 +103,12 @@ static pid_t td_spawn(struct td_daemon *d, const char *port_file,
 	}
 	if (null >= 0)
 		dup2(null, 0);
+	if (td_nofile_limit > 0) {
+		struct rlimit rl = { (rlim_t)td_nofile_limit, (rlim_t)td_nofile_limit };
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			fprintf(stderr, "setrlimit NOFILE %ld: %s\n", td_nofile_limit,
+			        strerror(errno));
+	}
 	execv(bin, (char *const *)argv);
 	fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 	_exit(127);
@@ -110,6 +119,7 @@ static int td_launch(struct td_daemon *d, const char *const *settings)
 	char port_file[600];
 	snprintf(port_file, sizeof port_file, "%s/port", d->dir);
 	unlink(port_file);
+	d->start_status = -1;
 	d->pid = td_spawn(d, port_file, settings);
 	if (d->pid < 0) {
 		diag("fork: %s", strerror(errno));
@@ -122,6 +132,7 @@ static int td_launch(struct td_daemon *d, const char *const *settings)
 		if (d->port > 0)
 			return 0;
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->start_status = st;
 			diag("pulsemqd exited during start-up (status %d); its log:", st);
 			td_diag_file(d->log_path);
 			d->pid = 0;

@@ -21,7 +21,12 @@ struct td_daemon {
 	char dir[512];        /* private temp dir: data/, port file, log */
 	char data_dir[600];
 	char log_path[600];   /* the daemon's stderr */
+	int start_status;     /* wait status when it exited during start-up, else -1 */
 };
+
+/* When > 0, td_start/td_restart run the daemon with RLIMIT_NOFILE set to
+ * this (soft and hard), to test running out of file descriptors. */
+extern long td_nofile_limit;
 
 /*
  * Starts $PULSEMQD (the built binary) on 127.0.0.1, port 0, with
