@@ -46,6 +46,7 @@ enum stat_id {
 	ST_HB_MISSED,
 	ST_HB_UNMATCHED,
 	ST_REPLIES_DROPPED,     /* a worker could not post an answer in time */
+	ST_REJECTED_FDS,        /* accepted with the reserve fd, answered 503 */
 	/* Gauges: sessions in a state now (+1 on entry, -1 on exit, by the
 	 * owning IO thread; the sum over blocks is the figure). */
 	ST_SESS_OPEN,           /* reading requests */

@@ -71,6 +71,7 @@ static void render_system(struct sbuf *b)
 	kv(b, "curr_connections", runtime_connections());
 	kv(b, "total_connections", runtime_counter_total(ST_TOTAL_CONNECTIONS));
 	kv(b, "rejected_connections", runtime_counter_total(ST_REJECTED_CONNECTIONS));
+	kv(b, "rejected_connections_no_fds", runtime_counter_total(ST_REJECTED_FDS));
 	for (int c = PMQ_CMD_NONE + 1; c < PMQ_CMD_COUNT; c++) {
 		snprintf(key, sizeof(key), "cmd_%s", pmq_cmd_name((enum pmq_cmd)c));
 		kv(b, key, runtime_counter_total((enum stat_id)(ST_CMD_FIRST + c)));

@@ -16,6 +16,7 @@ enum io_msg_type {
 	IOM_CTRL,        /* struct io_ctrl: shutdown phases */
 	IOM_PING,        /* struct probe: the watchdog asks "alive?" (probe.h) */
 	IOM_STALL,       /* timer only: `debug sleep timer` (struct timer_stall) */
+	IOM_ADOPT,       /* struct io_adopt: a connection another IO thread accepted */
 };
 
 struct io_msg {

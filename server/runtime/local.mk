@@ -49,3 +49,14 @@ tests_integration_test_runtime_shutdown_SOURCES = tests/integration/test_runtime
 tests_integration_test_runtime_shutdown_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_runtime_churn_SOURCES = tests/integration/test_runtime_churn.c
 tests_integration_test_runtime_churn_LDADD = libpmqtest.la libpmqproto.la
+
+# Process-wide limits against the real daemon: the port, file descriptors,
+# input memory and frame deadlines.
+LIMITS_IT_TESTS = tests/integration/test_runtime_port \
+	tests/integration/test_runtime_fds
+check_PROGRAMS += $(LIMITS_IT_TESTS)
+TESTS += $(LIMITS_IT_TESTS)
+tests_integration_test_runtime_port_SOURCES = tests/integration/test_runtime_port.c
+tests_integration_test_runtime_port_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_runtime_fds_SOURCES = tests/integration/test_runtime_fds.c
+tests_integration_test_runtime_fds_LDADD = libpmqtest.la libpmqproto.la
