@@ -26,6 +26,8 @@
 	X(HEARTBEAT, "heartbeat")      \
 	X(SLOW_CONSUMER, "slow_consumer") \
 	X(BAD_INPUT, "bad_input")      \
+	X(FRAME_TIMEOUT, "frame_timeout") \
+	X(BUFFER_BUDGET, "buffer_budget") \
 	X(SHUTDOWN, "shutdown")
 
 enum close_reason {

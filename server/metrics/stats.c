@@ -91,6 +91,7 @@ static void render_system(struct sbuf *b)
 	kv(b, "sessions_open", runtime_counter_total(ST_SESS_OPEN));
 	kv(b, "sessions_draining", runtime_counter_total(ST_SESS_DRAINING));
 	kv(b, "sessions_throttled", runtime_counter_total(ST_SESS_THROTTLED));
+	kv(b, "input_buffer_bytes", runtime_input_buffer_bytes());
 	kv(b, "sessions_heartbeat_outstanding", runtime_counter_total(ST_SESS_HB_OUT));
 	external(b, store_lines, NULL);
 }

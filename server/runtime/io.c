@@ -32,6 +32,7 @@
 
 #include "actors/clock.h"
 #include "server/common/log.h"
+#include "server/runtime/budget.h"
 #include "server/runtime/dispatch.h"
 #include "server/runtime/heartbeat.h"
 #include "server/runtime/session.h"
@@ -403,6 +404,8 @@ static void on_idle_check(struct io_thread *io, struct idle_timer *t)
 
 	if (s && !s->dead && !io->draining)
 		next = heartbeat_check(io, s, io->now_ms);
+	if (next != 0 && !s->dead)
+		next = budget_frame_check(io, s, io->now_ms, next);
 	if (next == 0 || s->dead) {
 		free(t); /* its session closed, is closing or was just killed */
 		return;
@@ -636,6 +639,7 @@ void io_destroy(struct io_thread *io)
 		if (s) { /* only when start-up failed half way */
 			close(s->fd);
 			outq_clear(&s->out);
+			budget_input_resize(s->in_cap, 0);
 			free(s->in);
 			free(s);
 		}

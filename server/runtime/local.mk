@@ -14,7 +14,8 @@ pulsemqd_SOURCES += \
 	server/runtime/heartbeat.h server/runtime/heartbeat.c \
 	server/runtime/timer.h server/runtime/timer.c \
 	server/runtime/request.h server/runtime/reqlife.h server/runtime/request.c \
-	server/runtime/progress.c server/runtime/views.c
+	server/runtime/progress.c server/runtime/views.c \
+	server/runtime/budget.h server/runtime/budget.c
 pulsemqd_LDADD += libpmqpool.la libpmqactors.la
 
 # Unit tests of the runtime's pure parts.
@@ -53,10 +54,13 @@ tests_integration_test_runtime_churn_LDADD = libpmqtest.la libpmqproto.la
 # Process-wide limits against the real daemon: the port, file descriptors,
 # input memory and frame deadlines.
 LIMITS_IT_TESTS = tests/integration/test_runtime_port \
-	tests/integration/test_runtime_fds
+	tests/integration/test_runtime_fds \
+	tests/integration/test_runtime_frames
 check_PROGRAMS += $(LIMITS_IT_TESTS)
 TESTS += $(LIMITS_IT_TESTS)
 tests_integration_test_runtime_port_SOURCES = tests/integration/test_runtime_port.c
 tests_integration_test_runtime_port_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_runtime_fds_SOURCES = tests/integration/test_runtime_fds.c
 tests_integration_test_runtime_fds_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_runtime_frames_SOURCES = tests/integration/test_runtime_frames.c
+tests_integration_test_runtime_frames_LDADD = libpmqtest.la libpmqproto.la
