@@ -317,7 +317,7 @@ static void hand_out(struct io_thread *io, int fd, const char *peer)
 
 static void on_adopt(struct io_thread *io, struct io_adopt *a)
 {
-	if (io->draining || io->lfd < 0) { /* stopping: as if not yet accepted */
+	if (io->draining) { /* closing its sessions: as if never accepted */
 		close(a->fd);
 		atomic_fetch_sub(&rt.curr_connections, 1);
 	} else {
