@@ -239,24 +239,37 @@ static void fd_short_end(struct io_thread *io)
 	fd_reserve_open(); /* if a refusal could not take it back */
 }
 
-/* true: one connection was taken off the backlog (answered, or gone). */
-static bool fd_short_refuse(struct io_thread *io)
+enum refusal { REFUSED, NONE_WAITING, NO_RESERVE };
+
+/* accept() says EMFILE before it looks at the backlog: only accepting with
+ * the reserve's slot tells whether a connection was waiting at all. */
+static enum refusal fd_short_refuse(struct io_thread *io, int err)
 {
 	static const char why[] = "server out of file descriptors, retry later";
 	int r = atomic_exchange(&fd_reserve, -1);
 
-	if (r < 0)
-		return false; /* another thread holds it, or it was lost */
+	if (r < 0) {
+		fd_reserve_open(); /* lost to a race earlier: try to win it back */
+		r = atomic_exchange(&fd_reserve, -1);
+	}
+	if (r < 0) {
+		fd_short_begin(io, err); /* connections may wait unanswered */
+		return NO_RESERVE;
+	}
 	close(r);
 	int fd = accept4(io->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd >= 0) {
-		refuse(fd, why);
-		atomic_fetch_add(&fd_refused, 1);
-		stats_inc(&io->stats, ST_REJECTED_CONNECTIONS);
-		stats_inc(&io->stats, ST_REJECTED_FDS);
+	if (fd < 0) {
+		bool none = errno == EAGAIN || errno == EWOULDBLOCK;
+		fd_reserve_open();
+		return none ? NONE_WAITING : NO_RESERVE;
 	}
-	fd_reserve_open();
-	return fd >= 0;
+	fd_short_begin(io, err);
+	refuse(fd, why);
+	fd_reserve_open(); /* into the slot the refused one just gave back */
+	atomic_fetch_add(&fd_refused, 1);
+	stats_inc(&io->stats, ST_REJECTED_CONNECTIONS);
+	stats_inc(&io->stats, ST_REJECTED_FDS);
+	return REFUSED;
 }
 
 static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
@@ -344,9 +357,11 @@ static void do_accept(struct io_thread *io)
 			if (err == EAGAIN || err == EWOULDBLOCK)
 				return; /* another IO thread may have taken it: fine */
 			if (err == EMFILE || err == ENFILE) {
-				fd_short_begin(io, err);
-				if (fd_short_refuse(io))
+				enum refusal r = fd_short_refuse(io, err);
+				if (r == REFUSED)
 					continue;
+				if (r == NONE_WAITING)
+					return; /* the next connection brings an edge */
 			} else {
 				pmq_log(PMQ_LOG_WARN, "IO thread %u: accept: %s", io->idx,
 				        strerror(err));

@@ -32,6 +32,18 @@ static int log_count(const char *path, const char *text)
 	return n;
 }
 
+static void log_show(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+
+	while (f && fgets(line, sizeof line, f))
+		if (strstr(line, text))
+			diag("log: %s", line);
+	if (f)
+		fclose(f);
+}
+
 /* A fresh connection's first answer to `version OP`: its code, or -1. */
 static int try_one(struct td_conn *c, int port, int op)
 {
@@ -98,6 +110,8 @@ int main(void)
 	int starts = log_count(d.log_path, "answering new connections 503");
 	int raw = log_count(d.log_path, "Too many open files");
 	is(starts, 1, "the log says it once for the episode");
+	if (starts != 1)
+		log_show(d.log_path, "file descriptors");
 	ok(raw <= 1, "no per-retry warnings (%d lines name EMFILE)", raw);
 	ok(log_count(d.log_path, "file descriptors available again") == 1,
 	   "and once, with the count, when it ended");
