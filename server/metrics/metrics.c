@@ -59,7 +59,7 @@ static struct MHD_Daemon *daemon_handle;
 /* One connection MHD told us of; guarded by conns_lock. */
 struct mconn {
 	bool used;
-	bool busy;         /* its request arrived: being answered */
+	bool busy;         /* its request arrived whole: being answered */
 	bool cut;          /* shut down; MHD closes it soon */
 	int fd;            /* our dup of its socket */
 	uint64_t since_ms; /* connection start, or its last answer */
@@ -201,18 +201,21 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 
 	/* The first call only announces the request (headers read). */
 	if (*req_cls == NULL) {
-		struct mconn *c = conn_of(conn);
 		*req_cls = conn;
-		if (c) {
-			pthread_mutex_lock(&conns_lock);
-			c->busy = true; /* no longer waiting for a request */
-			pthread_mutex_unlock(&conns_lock);
-		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		*upload_data_size = 0; /* a body on a scrape: read and ignored */
+		/* A body on a scrape: read and ignored. Still under the
+		 * request deadline: a trickled body is no better than
+		 * trickled headers. */
+		*upload_data_size = 0;
 		return MHD_YES;
+	}
+	struct mconn *c = conn_of(conn);
+	if (c) {
+		pthread_mutex_lock(&conns_lock);
+		c->busy = true; /* the request is whole: being answered */
+		pthread_mutex_unlock(&conns_lock);
 	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET /metrics\n", 18,

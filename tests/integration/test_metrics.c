@@ -106,12 +106,17 @@ static int slowloris(int port, int *scrapes_ok, int *scrapes)
 	static const char hdr[] = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
 	int fd[SLOW_CONNS], cut = 0;
 
-	for (int i = 0; i < SLOW_CONNS; i++)
+	/* Odd ones send whole POST headers at once and trickle the body. */
+	for (int i = 0; i < SLOW_CONNS; i++) {
 		fd[i] = td_connect(port);
+		if (i % 2 && fd[i] >= 0)
+			td_sendf(fd[i], "POST /metrics HTTP/1.1\r\nHost: localhost\r\n"
+			         "Content-Length: 100000\r\n\r\n");
+	}
 	for (int round = 0; round < SLOW_ROUNDS && cut < SLOW_CONNS; round++) {
-		char b = round < (int)sizeof hdr - 1 ? hdr[round] : 'x';
 		for (int i = 0; i < SLOW_CONNS; i++) {
 			char sink[256];
+			char b = i % 2 == 0 && round < (int)sizeof hdr - 1 ? hdr[round] : 'x';
 			if (fd[i] < 0)
 				continue;
 			ssize_t got = recv(fd[i], sink, sizeof sink, MSG_DONTWAIT);
