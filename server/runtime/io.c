@@ -1,6 +1,6 @@
 /*
- * io.c - one IO thread: an edge-triggered epoll loop over its listener, its
- * mailbox and its sessions.
+ * io.c - one IO thread: an edge-triggered epoll loop over its share of the
+ * listening socket (listen.h), its mailbox and its sessions.
  *
  * One turn of the loop:
  *   1. sleep in epoll_wait, announcing it to the mailbox first so posters
