@@ -124,6 +124,10 @@ purge_installed() {
 	if dpkg-query -W -f='${Status}' pulsemq 2>/dev/null | grep -q 'installed\|config-files'; then
 		dpkg --purge pulsemq libpulsemq-dev libpulsemq0 >/dev/null 2>&1
 	fi
+	# What an earlier run or a hand-started daemon left behind (a root-owned
+	# lock file in the data directory stops the pulsemq user's daemon):
+	# this check installs as a newcomer would, on a machine without them.
+	rm -rf /var/lib/pulsemq /var/log/pulsemq /etc/pulsemq /run/pulsemq
 }
 
 install_debs() {

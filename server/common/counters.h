@@ -35,6 +35,8 @@
 	X(HEARTBEAT, "heartbeat")      \
 	X(SLOW_CONSUMER, "slow_consumer") \
 	X(BAD_INPUT, "bad_input")      \
+	X(FRAME_TIMEOUT, "frame_timeout") \
+	X(BUFFER_BUDGET, "buffer_budget") \
 	X(SHUTDOWN, "shutdown")
 
 enum close_reason {
@@ -78,7 +80,10 @@ const char *close_reason_name(enum close_reason r);
 	X(VERSION, SYSTEM, NONE, TEXT, "", "version", "", "", \
 	  "pulsemqd's version (on /metrics: pulsemq_build_info{version}).") \
 	X(CURR_CONNECTIONS, SYSTEM, NONE, GAUGE, "", "curr_connections", "pulsemq_connections", "", \
-	  "Client connections open now.")
+	  "Client connections open now.") \
+	X(INPUT_BUFFER_BYTES, SYSTEM, NONE, GAUGE, "bytes", "input_buffer_bytes", \
+	  "pulsemq_input_buffer_bytes", "", \
+	  "Session input buffers counted against max_buffer_bytes, now.")
 
 /* Counted into the stats blocks by the runtime (ST_<id>). */
 #define PMQ_STATS_RUNTIME(X) \
@@ -86,7 +91,10 @@ const char *close_reason_name(enum close_reason r);
 	  "pulsemq_connections_accepted_total", "", "Client connections accepted.") \
 	X(REJECTED_CONNECTIONS, SYSTEM, NONE, COUNTER, "", "rejected_connections", \
 	  "pulsemq_connections_rejected_total", "", \
-	  "Client connections refused (max_connections).") \
+	  "Client connections refused (max_connections, or out of file descriptors).") \
+	X(REJECTED_FDS, SYSTEM, NONE, COUNTER, "", "rejected_connections_no_fds", \
+	  "pulsemq_connections_rejected_no_fds_total", "", \
+	  "Client connections accepted on the reserve descriptor, answered 503 and closed.") \
 	X(CMD_FIRST, SYSTEM, COMMAND, COUNTER, "", "cmd_", "pulsemq_commands_total", "", \
 	  "Requests decoded, by command.") \
 	X(CMD_COMPAT, SYSTEM, NONE, COUNTER, "", "cmd_compat_spellings", \

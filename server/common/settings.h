@@ -56,6 +56,8 @@ struct settings {
 	int64_t max_line_bytes;
 	int64_t max_body_bytes;
 	int64_t max_output_bytes;
+	int64_t max_buffer_bytes;   /* every session's input buffers together */
+	int32_t frame_timeout_ms;   /* a begun request line + body completes within */
 	int32_t write_timeout_ms;
 	bool enable_debug_commands;
 

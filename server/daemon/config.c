@@ -104,6 +104,8 @@ static const struct config_key keys[] = {
 	SIZE("max_line_bytes", max_line_bytes, "1024", 32, MiB, "longest command line (CR LF included); a longer one is answered 400 and skipped up to its end, or closes the session when it is a put's or another body command's"),
 	SIZE("max_body_bytes", max_body_bytes, "1M", 1, GiB, "largest message body a put may carry"),
 	SIZE("max_output_bytes", max_output_bytes, "8M", 1, 16 * GiB, "output queued per session at most before it is closed"),
+	SIZE("max_buffer_bytes", max_buffer_bytes, "256M", 64 * KiB, TiB, "input buffered by all sessions together (beyond 16K each); a request that needs more is answered 503 and its session closed"),
+	I32("frame_timeout_ms", frame_timeout_ms, "30000", 10, 86400000, "a request line and body begun must complete within this, or the session is closed"),
 	I32("write_timeout_ms", write_timeout_ms, "10000", 1, 3600000, "a session whose output does not drain this long is closed"),
 	BOOL("enable_debug_commands", enable_debug_commands, "no", "allow `debug sleep` and friends (tests, diagnosis)"),
 	/* store */

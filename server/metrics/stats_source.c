@@ -78,6 +78,9 @@ static int view_value(enum stat_figure fig, unsigned i, uint64_t *v)
 	case FIG_CURR_CONNECTIONS:
 		*v = runtime_connections();
 		return 0;
+	case FIG_INPUT_BUFFER_BYTES:
+		*v = runtime_input_buffer_bytes();
+		return 0;
 	case FIG_SESSIONS:
 		*v = sessions_total();
 		return 0;

@@ -1,6 +1,6 @@
 /*
- * io.c - one IO thread: an edge-triggered epoll loop over its listener, its
- * mailbox and its sessions.
+ * io.c - one IO thread: an edge-triggered epoll loop over its share of the
+ * listening socket (listen.h), its mailbox and its sessions.
  *
  * One turn of the loop:
  *   1. sleep in epoll_wait, announcing it to the mailbox first so posters
@@ -18,6 +18,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 
 #include "actors/clock.h"
 #include "server/common/log.h"
+#include "server/runtime/budget.h"
 #include "server/runtime/dispatch.h"
 #include "server/runtime/idle_policy.h"
 #include "server/runtime/push.h"
@@ -43,8 +45,12 @@
 #define IO_DRAIN_POLL_MS 20        /* shutdown: how often to look at the flush deadline */
 #define SHUTDOWN_FLUSH_MS 2000     /* shutdown: time given to write what is owed */
 
+#define PEER_NAME_MAX 64          /* "[v6 address]:port" */
+
 #define TAG_LISTEN UINT64_MAX
 #define TAG_MAILBOX (UINT64_MAX - 1)
+
+static void fd_reserve_open(void);
 
 int io_create(struct io_thread **out, unsigned idx, int listen_fd)
 {
@@ -71,7 +77,10 @@ int io_create(struct io_thread **out, unsigned idx, int listen_fd)
 		err = -errno;
 		goto fail;
 	}
+	/* Every IO thread waits on the one listening socket (listen.h):
+	 * EPOLLEXCLUSIVE wakes one sleeping thread per connection, not all. */
 	ev.data.u64 = TAG_LISTEN;
+	ev.events |= EPOLLEXCLUSIVE;
 	if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
 		err = -errno;
 		goto fail;
@@ -82,6 +91,7 @@ int io_create(struct io_thread **out, unsigned idx, int listen_fd)
 		io->ctrl[op].op = (enum io_ctrl_op)op;
 	}
 	probe_init(&io->probe);
+	fd_reserve_open();
 	*out = io;
 	return 0;
 fail:
@@ -187,19 +197,111 @@ void io_post_ctrl(struct io_thread *io, enum io_ctrl_op op)
 		pmq_log(PMQ_LOG_WARN, "IO thread %u mailbox full: still waiting", io->idx);
 }
 
-static void reject(struct io_thread *io, int fd)
+/* Writes one unsolicited `result 503 L 0` and closes: a fresh socket's
+ * buffer takes these few bytes; if not, the peer still sees the close. */
+static void refuse(int fd, const char *why)
 {
-	static const char why[] = "too many connections";
-	char buf[64];
-	size_t n = pmq_encode_result(buf, sizeof(buf), 503, why, sizeof(why) - 1, 0);
-
-	/* A fresh socket's buffer takes these few bytes; if not, the peer
-	 * still sees the close. */
+	char buf[128];
+	size_t n = pmq_encode_result(buf, sizeof(buf), 503, why, strlen(why), 0);
 	ssize_t w = send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+
 	(void)w;
 	shutdown(fd, SHUT_WR);
 	close(fd);
+}
+
+static void reject(struct io_thread *io, int fd)
+{
+	refuse(fd, "too many connections");
 	stats_inc(&io->stats, ST_REJECTED_CONNECTIONS);
+}
+
+/*
+ * Out of file descriptors (EMFILE, ENFILE): the connection would wait in
+ * the backlog unanswered, and edge-triggered epoll would not say again.
+ * One descriptor is kept in reserve (/dev/null, opened at start): closed,
+ * it makes room to accept the connection, answer 503 and close it, then it
+ * is opened again. One log line when an episode starts, one with the count
+ * when a connection is accepted again. Shared by every IO thread: whoever
+ * takes the reserve (an atomic exchange) uses it.
+ */
+static _Atomic int fd_reserve = -1;
+static atomic_bool fd_short;          /* an episode is on */
+static _Atomic uint64_t fd_refused;   /* connections answered 503 in it */
+static _Atomic uint64_t fd_short_since_ms;
+
+static void fd_reserve_open(void)
+{
+	if (atomic_load(&fd_reserve) >= 0)
+		return;
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		int none = -1;
+		if (!atomic_compare_exchange_strong(&fd_reserve, &none, fd))
+			close(fd); /* another thread put one back first */
+	}
+}
+
+static void fd_reserve_close(void)
+{
+	int fd = atomic_exchange(&fd_reserve, -1);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void fd_short_begin(struct io_thread *io, int err)
+{
+	if (atomic_exchange(&fd_short, true))
+		return;
+	atomic_store(&fd_short_since_ms, io->now_ms);
+	pmq_log(PMQ_LOG_WARN, "accept: %s: answering new connections 503 \"server out of "
+	        "file descriptors\" until descriptors free up (raise the open files limit, "
+	        "ulimit -n, or lower max_connections)", strerror(err));
+}
+
+static void fd_short_end(struct io_thread *io)
+{
+	if (!atomic_load_explicit(&fd_short, memory_order_relaxed) ||
+	    !atomic_exchange(&fd_short, false))
+		return;
+	pmq_log(PMQ_LOG_WARN, "accept: file descriptors available again after %llu ms: "
+	        "%llu connections were answered 503 meanwhile",
+	        (unsigned long long)(io->now_ms - atomic_load(&fd_short_since_ms)),
+	        (unsigned long long)atomic_exchange(&fd_refused, 0));
+	fd_reserve_open(); /* if a refusal could not take it back */
+}
+
+enum refusal { REFUSED, NONE_WAITING, NO_RESERVE };
+
+/* accept() says EMFILE before it looks at the backlog: only accepting with
+ * the reserve's slot tells whether a connection was waiting at all. */
+static enum refusal fd_short_refuse(struct io_thread *io, int err)
+{
+	static const char why[] = "server out of file descriptors, retry later";
+	int r = atomic_exchange(&fd_reserve, -1);
+
+	if (r < 0) {
+		fd_reserve_open(); /* lost to a race earlier: try to win it back */
+		r = atomic_exchange(&fd_reserve, -1);
+	}
+	if (r < 0) {
+		fd_short_begin(io, err); /* connections may wait unanswered */
+		return NO_RESERVE;
+	}
+	close(r);
+	int fd = accept4(io->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		bool none = errno == EAGAIN || errno == EWOULDBLOCK;
+		fd_reserve_open();
+		return none ? NONE_WAITING : NO_RESERVE;
+	}
+	fd_short_begin(io, err);
+	refuse(fd, why);
+	fd_reserve_open(); /* into the slot the refused one just gave back */
+	atomic_fetch_add(&fd_refused, 1);
+	stats_inc(&io->stats, ST_REJECTED_CONNECTIONS);
+	stats_inc(&io->stats, ST_REJECTED_FDS);
+	return REFUSED;
 }
 
 static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
@@ -219,6 +321,56 @@ static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
 	snprintf(out, cap, "%s:%u", host, port);
 }
 
+/* A connection accepted by one IO thread, posted to the one whose turn it
+ * is: EPOLLEXCLUSIVE wakes whichever thread sleeps first (often the same),
+ * so accepting alone would pile the sessions on one thread. */
+struct io_adopt {
+	struct io_msg msg;
+	int fd;
+	char peer[PEER_NAME_MAX];
+};
+
+static atomic_uint io_next_turn;
+
+static void open_session(struct io_thread *io, int fd, const char *peer)
+{
+	int rc = session_open(io, fd, peer);
+
+	if (rc != 0) {
+		pmq_log(PMQ_LOG_ERROR, "IO thread %u: cannot open a session for %s: %s",
+		        io->idx, peer, strerror(-rc));
+		close(fd);
+		atomic_fetch_sub(&rt.curr_connections, 1);
+	}
+}
+
+static void hand_out(struct io_thread *io, int fd, const char *peer)
+{
+	unsigned to = rt.nio > 1 ? atomic_fetch_add(&io_next_turn, 1) % rt.nio : io->idx;
+	struct io_adopt *a;
+
+	if (to != io->idx && (a = malloc(sizeof(*a)))) {
+		a->msg.type = IOM_ADOPT;
+		a->fd = fd;
+		snprintf(a->peer, sizeof(a->peer), "%s", peer);
+		if (io_post(rt.io[to], &a->msg))
+			return;
+		free(a); /* its mailbox is full: keep it here */
+	}
+	open_session(io, fd, peer);
+}
+
+static void on_adopt(struct io_thread *io, struct io_adopt *a)
+{
+	if (io->draining) { /* closing its sessions: as if never accepted */
+		close(a->fd);
+		atomic_fetch_sub(&rt.curr_connections, 1);
+	} else {
+		open_session(io, a->fd, a->peer);
+	}
+	free(a);
+}
+
 static void do_accept(struct io_thread *io)
 {
 	io->accept_retry = false;
@@ -226,22 +378,33 @@ static void do_accept(struct io_thread *io)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int one = 1;
-		char peer[64];
+		char peer[PEER_NAME_MAX];
 		int fd = accept4(io->lfd, (struct sockaddr *)&ss, &sl,
 		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			int err = errno;
+			if (err == EINTR || err == ECONNABORTED)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection waits
+			if (err == EAGAIN || err == EWOULDBLOCK)
+				return; /* another IO thread may have taken it: fine */
+			if (err == EMFILE || err == ENFILE) {
+				enum refusal r = fd_short_refuse(io, err);
+				if (r == REFUSED)
+					continue;
+				if (r == NONE_WAITING)
+					return; /* the next connection brings an edge */
+			} else {
+				pmq_log(PMQ_LOG_WARN, "IO thread %u: accept: %s", io->idx,
+				        strerror(err));
+			}
+			/* ENOBUFS, ENOMEM, or no reserve: the connection waits
 			 * in the backlog; edge-triggered epoll will not tell
 			 * again, so look again shortly. */
-			pmq_log(PMQ_LOG_WARN, "IO thread %u: accept: %s", io->idx, strerror(errno));
 			io->accept_retry = true;
 			return;
 		}
+		fd_short_end(io);
 		unsigned cur = atomic_fetch_add(&rt.curr_connections, 1);
 		if (cur >= (unsigned)rt.cfg->max_connections) {
 			atomic_fetch_sub(&rt.curr_connections, 1);
@@ -251,13 +414,7 @@ static void do_accept(struct io_thread *io)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 		peer_name(&ss, peer, sizeof(peer));
-		int rc = session_open(io, fd, peer);
-		if (rc != 0) {
-			pmq_log(PMQ_LOG_ERROR, "IO thread %u: cannot open a session for %s: %s",
-			        io->idx, peer, strerror(-rc));
-			close(fd);
-			atomic_fetch_sub(&rt.curr_connections, 1);
-		}
+		hand_out(io, fd, peer);
 	}
 }
 
@@ -294,6 +451,8 @@ static void on_idle_check(struct io_thread *io, struct idle_timer *t)
 
 	if (s && !s->dead && !io->draining)
 		next = idle_policy_check(io, s, io->now_ms);
+	if (next != 0 && !s->dead)
+		next = budget_frame_check(io, s, io->now_ms, next);
 	if (next == 0 || s->dead) {
 		free(t); /* its session closed, is closing or was just killed */
 		return;
@@ -381,6 +540,9 @@ static void take_mail(struct io_thread *io)
 		}
 		case IOM_PING:
 			probe_took_ping(&io->probe);
+			break;
+		case IOM_ADOPT:
+			on_adopt(io, (struct io_adopt *)m);
 			break;
 		case IOM_STALL: /* the timer's only */
 			break;
@@ -544,6 +706,8 @@ void io_join(struct io_thread *io)
 
 static void free_msg(struct io_msg *m)
 {
+	if (m->type == IOM_ADOPT)
+		close(((struct io_adopt *)m)->fd);
 	if (m->type != IOM_CTRL && m->type != IOM_PING && m->type != IOM_WAKE)
 		free(m); /* outbuf and idle_timer both start with their io_msg */
 }
@@ -557,6 +721,7 @@ void io_destroy(struct io_thread *io)
 		if (s) { /* only when start-up failed half way */
 			close(s->fd);
 			outq_clear(&s->out);
+			budget_input_resize(s->in_cap, 0);
 			free(s->in);
 			free(s);
 		}
@@ -579,6 +744,8 @@ void io_destroy(struct io_thread *io)
 	}
 	if (io->lfd >= 0)
 		close(io->lfd);
+	if (io->idx == 0)
+		fd_reserve_close(); /* every IO thread has stopped (teardown) */
 	if (io->epfd >= 0)
 		close(io->epfd);
 	free(io->ready.v);

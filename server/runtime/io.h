@@ -1,6 +1,6 @@
 /*
- * io.h - IO threads (io.c): each owns an epoll set, its listener, a
- * mailbox and the sessions it accepted.
+ * io.h - IO threads (io.c): each owns an epoll set, its dup of the one
+ * listening socket, a mailbox and its sessions (accepted by any of them).
  *
  * Promises: only the thread itself touches its sessions; other threads
  * post to its mailbox (io_post*), which wakes it only while it sleeps.

@@ -19,6 +19,7 @@ enum io_msg_type {
 	IOM_PUSH,        /* struct outbuf: unsolicited output from the broker (push.h) */
 	IOM_CLOSE,       /* the broker closes the session (push.h) */
 	IOM_WAKE,        /* nothing but a wake: answers wait on the overflow list */
+	IOM_ADOPT,       /* struct io_adopt: a connection another IO thread accepted */
 };
 
 struct io_msg {

@@ -1,9 +1,10 @@
 /*
- * listen.c - SO_REUSEPORT listeners (listen.h).
+ * listen.c - the one listening socket, shared by the IO threads (listen.h).
  */
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 
 #include "server/runtime/listen.h"
 
-#define LISTEN_BACKLOG 1024 /* per IO thread; the kernel caps it at somaxconn */
+#define LISTEN_BACKLOG 4096 /* the one queue of every IO thread; the kernel caps it at somaxconn */
 
 static int open_one(const struct addrinfo *ai, int port, int *out)
 {
@@ -29,8 +30,10 @@ static int open_one(const struct addrinfo *ai, int port, int *out)
 		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
 	else
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+	/* SO_REUSEADDR only: a restart binds past our own TIME_WAITs, but a
+	 * listening socket of anyone else still fails the bind. Never
+	 * SO_REUSEPORT: it lets any process of our user join the port. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
 	    bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) != 0 ||
 	    listen(fd, LISTEN_BACKLOG) != 0) {
 		err = -errno;
@@ -67,22 +70,27 @@ int listen_open_all(const char *host, int port, unsigned n, int *fds,
 		snprintf(err, errlen, "listen address '%s': %s", host, gai_strerror(rc));
 		return -EINVAL;
 	}
-	for (; opened < n; opened++) {
-		rc = open_one(res, port, &fds[opened]);
-		if (rc != 0) {
-			snprintf(err, errlen, "cannot listen on %s port %d: %s", host, port,
-			         strerror(-rc));
+	rc = open_one(res, port, &fds[0]);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot listen on %s port %d: %s", host, port, strerror(-rc));
+		freeaddrinfo(res);
+		return rc;
+	}
+	opened = 1;
+	if (port == 0) {
+		port = port_of(fds[0]);
+		if (port < 0) {
+			rc = port;
+			snprintf(err, errlen, "getsockname: %s", strerror(-rc));
 			goto fail;
 		}
-		if (opened == 0 && port == 0) {
-			/* Port 0: the first socket chose; the others share it. */
-			port = port_of(fds[0]);
-			if (port < 0) {
-				rc = port;
-				snprintf(err, errlen, "getsockname: %s", strerror(-rc));
-				opened++;
-				goto fail;
-			}
+	}
+	for (; opened < n; opened++) {
+		fds[opened] = fcntl(fds[0], F_DUPFD_CLOEXEC, 0);
+		if (fds[opened] < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot share the listening socket: %s", strerror(-rc));
+			goto fail;
 		}
 	}
 	freeaddrinfo(res);

@@ -1,10 +1,15 @@
 /*
- * listen.h - the listening sockets, one per IO thread (SO_REUSEPORT).
+ * listen.h - the listening socket, one for every IO thread.
  *
- * listen_open_all() binds n sockets to host:port with SO_REUSEPORT so the
- * kernel spreads new connections over the IO threads. With port 0 the first
- * socket picks a free port and the others bind to that one. On failure
- * nothing stays open and err says why (for the terminal).
+ * listen_open_all() binds ONE socket to host:port, without SO_REUSEPORT, so
+ * a port held by any other process (another pulsemqd included) fails the
+ * bind with EADDRINUSE instead of being shared: the kernel would otherwise
+ * hand a second broker a share of our new connections. fds[0..n-1] are dups
+ * of that socket, one per IO thread (each closes its own at shutdown; the
+ * socket stops listening when the last is closed). The IO threads wait on
+ * it with EPOLLEXCLUSIVE (io.c), so a connection wakes one thread, and the
+ * one that accepts hands connections round the threads. On failure nothing
+ * stays open and err says why (for the terminal).
  */
 #ifndef PMQ_LISTEN_H
 #define PMQ_LISTEN_H

@@ -18,7 +18,8 @@ pulsemqd_SOURCES += \
 	server/runtime/timer.h server/runtime/timer.c \
 	server/runtime/request.h server/runtime/reqlife.h server/runtime/request.c \
 	server/runtime/progress.c server/runtime/views.c \
-	server/runtime/push.h server/runtime/push.c
+	server/runtime/push.h server/runtime/push.c \
+	server/runtime/budget.h server/runtime/budget.c
 pulsemqd_LDADD += libpmqpool.la libpmqactors.la
 
 # Unit tests of the runtime's pure parts.
@@ -65,3 +66,17 @@ tests_integration_test_runtime_hb_order_SOURCES = tests/integration/test_runtime
 tests_integration_test_runtime_hb_order_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_runtime_pause_SOURCES = tests/integration/test_runtime_pause.c
 tests_integration_test_runtime_pause_LDADD = libpmqtest.la libpmqproto.la
+
+# Process-wide limits against the real daemon: the port, file descriptors,
+# input memory and frame deadlines.
+LIMITS_IT_TESTS = tests/integration/test_runtime_port \
+	tests/integration/test_runtime_fds \
+	tests/integration/test_runtime_frames
+check_PROGRAMS += $(LIMITS_IT_TESTS)
+TESTS += $(LIMITS_IT_TESTS)
+tests_integration_test_runtime_port_SOURCES = tests/integration/test_runtime_port.c
+tests_integration_test_runtime_port_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_runtime_fds_SOURCES = tests/integration/test_runtime_fds.c
+tests_integration_test_runtime_fds_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_runtime_frames_SOURCES = tests/integration/test_runtime_frames.c
+tests_integration_test_runtime_frames_LDADD = libpmqtest.la libpmqproto.la

@@ -101,6 +101,8 @@ uint64_t runtime_counter_total(enum stat_id id);
 unsigned runtime_io_threads(void);
 unsigned runtime_io_sessions(unsigned io);
 unsigned runtime_io_mailbox_depth(unsigned io);
+/* Input buffer bytes counted against max_buffer_bytes now (budget.h). */
+size_t runtime_input_buffer_bytes(void);
 /* Adds the latencies of cmd's answers (queued to answer received on the IO
  * thread) over every IO thread into *into. */
 void runtime_cmd_latency(enum pmq_cmd cmd, struct hist *into);

@@ -22,6 +22,7 @@
 #include <sys/uio.h>
 
 #include "server/common/log.h"
+#include "server/runtime/budget.h"
 #include "server/runtime/dispatch.h"
 #include "server/runtime/idle_policy.h"
 #include "server/runtime/push.h"
@@ -220,6 +221,7 @@ static void session_free(struct io_thread *io, struct session *s)
 		discard_input(s->fd);
 	close(s->fd);
 	outq_clear(&s->out);
+	budget_input_resize(s->in_cap, 0);
 	free(s->in);
 	slot_give_back(io, s->h.slot);
 	io->nsessions--;
@@ -384,6 +386,9 @@ static bool decode_failed(struct io_thread *io, struct session *s,
 void session_decode(struct io_thread *io, struct session *s)
 {
 	size_t off = 0;
+	/* A frame ended (a request, a bad line, a dropped body or line): what
+	 * restarts frame_timeout_ms. Bytes alone do not, or a trickle would. */
+	bool framed = false;
 
 	while (!s->dead && s->state == SS_OPEN && (!s->throttled || s->last_read) &&
 	       off < s->in_len) {
@@ -393,6 +398,7 @@ void session_decode(struct io_thread *io, struct session *s)
 
 		if (s->skip > 0 || s->skip_line) {
 			off += input_skip(io, s, s->in + off, s->in_len - off);
+			framed = framed || (s->skip == 0 && !s->skip_line);
 			continue;
 		}
 		enum pmq_decode_status st = pmq_decode_request(
@@ -400,6 +406,7 @@ void session_decode(struct io_thread *io, struct session *s)
 
 		if (st == PMQ_DECODE_NEED_MORE)
 			break;
+		framed = true;
 		if (st == PMQ_DECODE_ERROR) {
 			off += used;
 			if (!decode_failed(io, s, &err))
@@ -415,7 +422,9 @@ void session_decode(struct io_thread *io, struct session *s)
 		memmove(s->in, s->in + off, s->in_len - off);
 		s->in_len -= off;
 	}
+	budget_frame_note(io, s, framed);
 	if (s->in_len == 0 && s->in_cap > IN_BUF_KEEP) {
+		budget_input_resize(s->in_cap, 0);
 		free(s->in);
 		s->in = NULL;
 		s->in_cap = 0;
@@ -436,9 +445,13 @@ static size_t in_room(struct session *s)
 	size_t cap = s->in_cap ? s->in_cap * 2 : IN_BUF_MIN;
 	if (cap > in_max())
 		cap = in_max();
+	if (!budget_input_resize(s->in_cap, cap))
+		return s->in_cap - s->in_len; /* at room 0, answered by the caller */
 	char *n = realloc(s->in, cap);
-	if (!n)
+	if (!n) {
+		budget_input_resize(cap, s->in_cap);
 		return s->in_cap - s->in_len;
+	}
 	s->in = n;
 	s->in_cap = cap;
 	return cap - s->in_len;
@@ -450,6 +463,10 @@ void session_read(struct io_thread *io, struct session *s)
 
 	while (!s->dead && s->state == SS_OPEN && !s->throttled && s->want_read) {
 		size_t room = in_room(s);
+		if (room == 0 && s->in_cap < in_max()) {
+			budget_input_refuse(io, s);
+			return;
+		}
 		if (room == 0) {
 			pmq_log(PMQ_LOG_WARN, "session %llu from %s: input buffer full "
 			        "undecoded: closing", (unsigned long long)s->id, s->peer);

@@ -45,12 +45,13 @@ struct session {
 	bool on_ready, on_dirty;        /* queued in io->ready / io->dirty */
 
 	char *in;                       /* undecoded input */
-	size_t in_len, in_cap;
+	size_t in_len, in_cap;          /* in_cap is counted in max_buffer_bytes (budget.h) */
 	/* Input to drop unread, as it arrives (never buffered whole): */
 	size_t skip;                    /* body bytes of a refused request */
 	bool skip_line;                 /* an over-long line, up to its \r\n */
 	bool skip_cr;                   /* ... whose last byte dropped was \r */
 	size_t skip_line_left;          /* bytes it may still take, then close */
+	uint64_t frame_since_ms;        /* the unfinished frame in `in` began (budget.h); 0: none */
 	struct outq out;
 	unsigned inflight;              /* requests in pools, not yet answered */
 	size_t reserved;                /* output bytes those may still add (gets) */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +94,60 @@ fail:
 	close(fd);
 	free(buf);
 	return NULL;
+}
+
+#define SLOW_CONNS 40      /* slowloris connections from one address */
+#define SLOW_BYTE_MS 200   /* one header byte each this often */
+#define SLOW_ROUNDS 100    /* bytes each at most: 20 s, past every deadline */
+#define SCRAPE_MS 3000     /* must happen: a scrape under attack answers within this */
+
+/* Opens SLOW_CONNS connections that trickle a request's headers; each turn,
+ * scrapes once (must answer 200 within SCRAPE_MS, every time). Returns the
+ * number of slow connections the server cut before SLOW_ROUNDS bytes. */
+static int slowloris(int port, int *scrapes_ok, int *scrapes)
+{
+	static const char hdr[] = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Slow: ";
+	int fd[SLOW_CONNS], cut = 0;
+
+	/* Odd ones send whole POST headers at once and trickle the body. */
+	for (int i = 0; i < SLOW_CONNS; i++) {
+		fd[i] = td_connect(port);
+		if (i % 2 && fd[i] >= 0)
+			td_sendf(fd[i], "POST /metrics HTTP/1.1\r\nHost: localhost\r\n"
+			         "Content-Length: 100000\r\n\r\n");
+	}
+	for (int round = 0; round < SLOW_ROUNDS && cut < SLOW_CONNS; round++) {
+		for (int i = 0; i < SLOW_CONNS; i++) {
+			char sink[256];
+			char b = i % 2 == 0 && round < (int)sizeof hdr - 1 ? hdr[round] : 'x';
+			if (fd[i] < 0)
+				continue;
+			ssize_t got = recv(fd[i], sink, sizeof sink, MSG_DONTWAIT);
+			if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+			    send(fd[i], &b, 1, MSG_NOSIGNAL) != 1) {
+				close(fd[i]);
+				fd[i] = -1;
+				cut++;
+			}
+		}
+		if (round % 5 == 2) { /* about once a second */
+			uint64_t t0 = td_now_ms();
+			char *r = http(port, "GET", "/metrics");
+			uint64_t dt = td_now_ms() - t0;
+			int good = r && strncmp(r + 8, " 200", 4) == 0 && dt <= SCRAPE_MS;
+			if (!good)
+				diag("scrape in round %d failed after %llu ms", round,
+				     (unsigned long long)dt);
+			*scrapes_ok += good;
+			(*scrapes)++;
+			free(r);
+		}
+		poll(NULL, 0, SLOW_BYTE_MS); /* the attacker's pace, not a synchronisation */
+	}
+	for (int i = 0; i < SLOW_CONNS; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	return cut;
 }
 
 /* The value of the first sample line starting with prefix, or -1. */
@@ -274,6 +329,13 @@ int main(void)
 	r = http(mport, "DELETE", "/metrics");
 	ok(r && strstr(r, " 405 ") != NULL, "another method answers 405");
 	free(r);
+
+	int scrapes_ok = 0, scrapes = 0;
+	int cut = slowloris(mport, &scrapes_ok, &scrapes);
+	ok(scrapes > 0 && scrapes_ok == scrapes,
+	   "%d slow-header connections: every scrape still answers within %d ms (%d of %d)",
+	   SLOW_CONNS, SCRAPE_MS, scrapes_ok, scrapes);
+	is(cut, SLOW_CONNS, "and every slow connection is cut though it kept sending");
 
 	/* Start-up refuses what it cannot honour, with status 1. (Its own data
 	 * directory: two daemons must never share one.) */

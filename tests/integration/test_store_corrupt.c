@@ -228,7 +228,7 @@ static void fill_partition(struct td_daemon *d)
 
 static void test_refuse(struct td_daemon *d, char *seg, size_t cap)
 {
-	char want[1400];
+	char want[2048];
 	fill_partition(d);
 	is(td_stop(d, T_MS), 0, "clean stop");
 	snprintf(seg, cap, "%s/rec-0/" SEG0, d->data_dir);
@@ -263,7 +263,7 @@ static void test_refuse(struct td_daemon *d, char *seg, size_t cap)
 static void test_truncate(struct td_daemon *d, const char *seg)
 {
 	const char *truncate_on[] = { "recovery=truncate", NULL };
-	char want[1400], cut[800];
+	char want[2400], cut[800];
 	size_t seg_len;
 	char *orig = slurp(seg, &seg_len);
 
@@ -306,7 +306,7 @@ static void test_torn_saved(struct td_daemon *d)
 		0, 0, 0, 12, 0x11, 0x22, 0x33, 0x44, 0, 0, 0, 0, 0, 0, 0x27, 0x10, 0, 0, 0, 0,
 		'h', 'a', 'l', 'f', ' ',
 	};
-	char seg[700], cut[800], want[1400];
+	char seg[700], cut[800], want[2400];
 	snprintf(seg, sizeof seg, "%s/torn-0/" SEG0, d->data_dir);
 	if (write_at(seg, torn, sizeof torn, end) != 0)
 		bail_out("append to %s", seg);
@@ -417,7 +417,7 @@ static void test_cli(const struct td_daemon *d, const char *cli, const int64_t b
 
 static void test_scrub(const struct td_daemon *d, const int64_t bad[3])
 {
-	char want[900], seg1[800], dir[700];
+	char want[2400], seg1[800], dir[700];
 	snprintf(dir, sizeof dir, "%s/mid-0", d->data_dir);
 	segment_of(dir, bad[1], seg1, sizeof seg1);
 	is(scrub(d->data_dir), 1, "pulsemqd --scrub on the damaged data: exit 1");

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -61,6 +62,7 @@ int td_read_port_file(const char *path)
 	int port = atoi(buf);
 	return port > 0 && port < 65536 ? port : -1;
 }
+
 
 static pid_t td_spawn(struct td_daemon *d, const char *port_file,
                       const char *const *settings)

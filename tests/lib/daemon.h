@@ -34,6 +34,9 @@ struct td_opts {
 	const char *config_text;  /* written to DIR/pulsemqd.conf, NULL: none */
 };
 
+/* When > 0, td_start/td_restart run the daemon with RLIMIT_NOFILE set to
+ * this (soft and hard), to test running out of file descriptors. */
+extern 
 /*
  * Starts $PULSEMQD (the built binary) on 127.0.0.1, port 0, with
  * port_file and data_dir inside a fresh temp dir under $PMQ_TEST_TMPDIR,

@@ -175,10 +175,10 @@ static void check(const struct bad *b, bool response, const char *prefix)
 		return;
 	}
 	is_str(err.text, want, "  text");
-	int action = b->what == CLOSE ? PMQ_ERR_CLOSE : b->what == SKIPLINE ?
+	enum pmq_error_action action = b->what == CLOSE ? PMQ_ERR_CLOSE : b->what == SKIPLINE ?
 		PMQ_ERR_SKIP_LINE : PMQ_ERR_RESYNC;
 	ok(err.action == action && err.code == 400 && err.opaque == b->opaque &&
-	   m.cmd == PMQ_CMD_NONE, "  action %d, 400, opaque %d", action, (int)b->opaque);
+	   m.cmd == PMQ_CMD_NONE, "  action %d, 400, opaque %d", (int)action, (int)b->opaque);
 	if (b->what == RESYNC) {
 		is(used, b->consumed ? b->consumed : b->len, "  consumed");
 		is(err.skip, b->skip, "  body bytes to drop");
