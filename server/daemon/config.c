@@ -98,7 +98,7 @@ static const struct config_key keys[] = {
 	I32("wheel_slots", wheel_slots, "512", 1, 1048576, "timer wheel slots (rounded up to a power of two)"),
 	SIZE("max_line_bytes", max_line_bytes, "1024", 32, MiB, "longest command line; longer ones are answered and skipped"),
 	SIZE("max_body_bytes", max_body_bytes, "1M", 1, GiB, "largest message body a put may carry"),
-	SIZE("max_output_bytes", max_output_bytes, "8M", 1, 16 * GiB, "output queued per session at most before it is closed"),
+	SIZE("max_output_bytes", max_output_bytes, "8M", 1, 16 * GiB, "a session with more unwritten output than this is not read until it drains below half"),
 	I32("write_timeout_ms", write_timeout_ms, "10000", 1, 3600000, "a session whose output does not drain this long is closed"),
 	BOOL("enable_debug_commands", enable_debug_commands, "no", "allow `debug sleep` and friends (tests, diagnosis)"),
 	/* store */
@@ -112,7 +112,7 @@ static const struct config_key keys[] = {
 	I32("flush_interval_ms", flush_interval_ms, "1000", 1, 3600000, "async: fsync at least this often"),
 	SIZE("max_transfer_bytes", max_transfer_bytes, "1M", 1, GiB, "most bytes one get returns"),
 	I32("retention_hours", retention_hours, "168", 1, RETENTION_MAX, "segments older than this are deleted"),
-	BOOL("update_consumer_offsets", update_consumer_offsets, "no", "store consumer offsets reported by clients"),
+	BOOL("update_consumer_offsets", update_consumer_offsets, "no", "yes: a get past a partition's end is answered 301 with the end offset, not 404; offsets are never stored"),
 	/* process */
 	CHOICE("log_level", log_level, "info", log_levels, "least severe level logged (-v: debug)"),
 	STR("log_file", log_file, "", 0, "log to this file, or 'syslog'; empty: stderr in the foreground, syslog with -d"),
