@@ -44,7 +44,8 @@ void store_record_header(unsigned char out[STORE_RECORD_HEADER], int64_t msgid,
 	put32(out + 16, (uint32_t)flag);
 }
 
-void store_record_parse(const unsigned char in[STORE_RECORD_HEADER], struct store_record *r)
+static void store_record_parse(const unsigned char in[STORE_RECORD_HEADER],
+                               struct store_record *r)
 {
 	r->len = (int32_t)get32(in);
 	r->checksum = (int32_t)get32(in + 4);

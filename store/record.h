@@ -27,8 +27,6 @@ int32_t store_checksum(const void *data, size_t len);
 /* Writes the 20-byte header for payload into out. */
 void store_record_header(unsigned char out[STORE_RECORD_HEADER], int64_t msgid,
                          int32_t flag, const void *payload, size_t len);
-void store_record_parse(const unsigned char in[STORE_RECORD_HEADER],
-                        struct store_record *r);
 
 enum store_record_check {
 	STORE_RECORD_VALID,

@@ -34,7 +34,9 @@
 #define WRITE_IOV 64              /* buffers gathered per writev */
 #define LINGER_DISCARD 65536      /* unread input dropped before close (no RST) */
 
-void hvec_push(struct hvec *v, struct handle h)
+static void session_mark_ready(struct io_thread *io, struct session *s);
+
+static void hvec_push(struct hvec *v, struct handle h)
 {
 	if (v->len == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 64;
@@ -233,7 +235,7 @@ void session_reap(struct io_thread *io)
 	io->reap.len = 0;
 }
 
-void session_mark_ready(struct io_thread *io, struct session *s)
+static void session_mark_ready(struct io_thread *io, struct session *s)
 {
 	if (!s->on_ready) {
 		s->on_ready = true;

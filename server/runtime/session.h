@@ -139,10 +139,8 @@ void session_answer(struct io_thread *io, struct session *s, int code,
 void session_answerf(struct io_thread *io, struct session *s, int code,
                      int32_t opaque, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-void session_mark_ready(struct io_thread *io, struct session *s);
 void session_mark_dirty(struct io_thread *io, struct session *s);
 /* A request's answer came back. */
 void session_on_reply(struct io_thread *io, struct session *s, struct outbuf *b);
-void hvec_push(struct hvec *v, struct handle h);
 
 #endif
