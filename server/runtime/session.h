@@ -97,7 +97,7 @@ struct io_thread {
 	uint64_t drain_deadline_ms;
 
 	struct stats_block stats;
-	struct io_ctrl ctrl[3];         /* shutdown messages, by op */
+	struct io_ctrl ctrl[IOC_COUNT]; /* shutdown messages, by op */
 	struct probe probe;      /* the watchdog's ping (probe.h) */
 	unsigned pools_to_wake;         /* bit per rt_pool: lane submits since the last wake */
 	/* Queued to answer received, by command: written by this thread only
