@@ -292,7 +292,7 @@ void session_answer(struct io_thread *io, struct session *s, int code,
 void session_answerf(struct io_thread *io, struct session *s, int code,
                      int32_t opaque, const char *fmt, ...)
 {
-	char text[512];
+	char text[TEXTLINE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
