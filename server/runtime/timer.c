@@ -1,5 +1,5 @@
 /*
- * timerthread.c - the one timer thread: a hashed wheel of idle timers.
+ * timer.c - the one timer thread: a hashed wheel of idle timers.
  *
  * IO threads hand a session's idle_timer over through this thread's
  * mailbox (MPSC ring + eventfd, woken only while it sleeps); the thread
