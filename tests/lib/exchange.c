@@ -272,6 +272,24 @@ static void diag_difference(const char *want, size_t wlen, const char *got, size
 	diag("       got: \"%s\"", qg);
 }
 
+/* After a mismatch: drop as many whole responses as want holds, so the
+ * next exchange on c starts at a response boundary again instead of
+ * failing on the leftovers of this one. */
+static void resync(struct td_conn *c, const char *want, size_t len)
+{
+	struct pmq_limits lim = { 1 << 16, 64u << 20 };
+	struct pmq_decode_error err;
+	struct pmq_msg m;
+	size_t off = 0, used;
+
+	while (off < len && pmq_decode_response(&lim, want + off, len - off, &m, &used, &err) ==
+	                    PMQ_DECODE_OK) {
+		off += used;
+		if (td_read_msg(c, TD_EXCHANGE_MS) != 1)
+			return;
+	}
+}
+
 int td_expect_bytes(struct td_conn *c, const void *want, size_t len)
 {
 	uint64_t deadline = td_now_ms() + TD_EXCHANGE_MS;
@@ -281,6 +299,7 @@ int td_expect_bytes(struct td_conn *c, const void *want, size_t len)
 		size_t have = c->len < len ? c->len : len;
 		if (memcmp(c->buf ? c->buf : "", w, have) != 0) {
 			diag_difference(w, len, c->buf, c->len, "different bytes");
+			resync(c, w, len);
 			return 0;
 		}
 		if (have == len)

@@ -46,9 +46,10 @@ void td_frame_free(struct td_frame *f);
 int td_sendx(struct td_conn *c, const char *fmt, ...);
 /* The next bytes from the peer are exactly the frame fmt builds: 1, else
  * 0 (different bytes, too few before a close or TD_EXCHANGE_MS). The
- * matched bytes are consumed and td_read_msg() goes on after them; after a
- * mismatch every byte read stays buffered (the stream's framing is
- * unknown: later exchanges on c fail too). */
+ * matched bytes are consumed and td_read_msg() goes on after them. After
+ * different bytes, as many whole responses as fmt holds are read and
+ * dropped, so the next exchange on c starts at a response boundary (one
+ * wrong answer fails one test, not every test after it). */
 int td_expectx(struct td_conn *c, const char *fmt, ...);
 /* The next len bytes are exactly want: 1, else 0. */
 int td_expect_bytes(struct td_conn *c, const void *want, size_t len);
