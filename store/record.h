@@ -30,8 +30,10 @@ uint32_t store_crc32(uint32_t crc, const void *data, size_t len);
 /* Writes the 20-byte header for payload into out. */
 void store_record_header(unsigned char out[STORE_RECORD_HEADER], int64_t msgid,
                          int32_t flag, const void *payload, size_t len);
-void store_record_parse(const unsigned char in[STORE_RECORD_HEADER],
-                        struct store_record *r);
+
+/* The header fields of in (no checks: store_record_check() judges them).
+ * The scanner and the broker's get-size check read headers this way. */
+void store_record_parse(const unsigned char in[STORE_RECORD_HEADER], struct store_record *r);
 
 enum store_record_check {
 	STORE_RECORD_VALID,

@@ -13,6 +13,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* The longest error answer line, with its NUL: room for a store error
+ * (STORE_ERR_BYTES, 256) around a topic name (PMQ_TOPIC_MAX_BYTES, 255) and
+ * a few numbers. A longer line is cut, never dropped. */
+#define TEXTLINE_MAX 1024
+
 __attribute__((format(printf, 3, 0)))
 static inline size_t textline_vformat(char *buf, size_t cap, const char *fmt, va_list ap)
 {

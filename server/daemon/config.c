@@ -103,7 +103,7 @@ static const struct config_key keys[] = {
 	I32("wheel_slots", wheel_slots, "512", 1, 1048576, "timer wheel slots (rounded up to a power of two)"),
 	SIZE("max_line_bytes", max_line_bytes, "1024", 32, MiB, "longest command line (CR LF included); a longer one is answered 400 and skipped up to its end, or closes the session when it is a put's or another body command's"),
 	SIZE("max_body_bytes", max_body_bytes, "1M", 1, GiB, "largest message body a put may carry"),
-	SIZE("max_output_bytes", max_output_bytes, "8M", 1, 16 * GiB, "output queued per session at most before it is closed"),
+	SIZE("max_output_bytes", max_output_bytes, "8M", 1, 16 * GiB, "a session with more unwritten output than this is not read until it drains below half"),
 	SIZE("max_buffer_bytes", max_buffer_bytes, "256M", 64 * KiB, TiB, "input buffered by all sessions together (beyond 16K each); a request that needs more is answered 503 and its session closed"),
 	I32("frame_timeout_ms", frame_timeout_ms, "30000", 10, 86400000, "a request line and body begun must complete within this, or the session is closed"),
 	I32("write_timeout_ms", write_timeout_ms, "10000", 1, 3600000, "a session whose output does not drain this long is closed"),
@@ -124,7 +124,7 @@ static const struct config_key keys[] = {
 	I32("flush_interval_ms", flush_interval_ms, "1000", 1, 3600000, "async: fsync at least this often"),
 	SIZE("max_transfer_bytes", max_transfer_bytes, "2M", 1, 2 * GiB, "most bytes one get returns; must be at least max_body_bytes + 20 (checked at start-up)"),
 	I32("retention_hours", retention_hours, "168", 1, RETENTION_MAX, "segments older than this are deleted"),
-	BOOL("update_consumer_offsets", update_consumer_offsets, "no", "store consumer offsets reported by clients"),
+	BOOL("update_consumer_offsets", update_consumer_offsets, "no", "yes: a get past a partition's end is answered 301 with the end offset, not 404; offsets are never stored"),
 	/* refuse by default: records after a bad one may have been
 	 * acknowledged, and only the operator may decide to drop them. */
 	ENUM("recovery", recovery, enum pmq_recovery, "refuse", recovery_modes, "a bad record followed by valid ones at start-up: refuse to start, or truncate there (the cut bytes are saved beside the segment)"),

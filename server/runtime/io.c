@@ -86,7 +86,7 @@ int io_create(struct io_thread **out, unsigned idx, int listen_fd)
 		goto fail;
 	}
 	io->wake.type = IOM_WAKE;
-	for (int op = 0; op < 3; op++) {
+	for (int op = 0; op < IOC_COUNT; op++) {
 		io->ctrl[op].msg.type = IOM_CTRL;
 		io->ctrl[op].op = (enum io_ctrl_op)op;
 	}

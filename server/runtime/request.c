@@ -265,7 +265,7 @@ void request_reply_result(struct request *req, int code,
 void request_reply_resultf(struct request *req, int code,
                            const char *fmt, ...)
 {
-	char text[1024];
+	char text[TEXTLINE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);

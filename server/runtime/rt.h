@@ -44,7 +44,12 @@ struct idle_timer {
 };
 
 /* Shutdown phases, posted by runtime_stop() (static, never freed). */
-enum io_ctrl_op { IOC_STOP_ACCEPT, IOC_DRAIN, IOC_TIMER_STOP };
+enum io_ctrl_op {
+	IOC_STOP_ACCEPT,
+	IOC_DRAIN,
+	IOC_TIMER_STOP,
+	IOC_COUNT /* not an op: how many there are (io_thread.ctrl) */
+};
 struct io_ctrl {
 	struct io_msg msg;
 	enum io_ctrl_op op;

@@ -38,7 +38,9 @@
 #define LAST_READ_MAX (16u << 20) /* shutdown: input read per session, at most (a peer
                                    * that keeps sending must not hold the stop) */
 
-void hvec_push(struct hvec *v, struct handle h)
+static void session_mark_ready(struct io_thread *io, struct session *s);
+
+static void hvec_push(struct hvec *v, struct handle h)
 {
 	if (v->len == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 64;
@@ -239,7 +241,7 @@ void session_reap(struct io_thread *io)
 	io->reap.len = 0;
 }
 
-void session_mark_ready(struct io_thread *io, struct session *s)
+static void session_mark_ready(struct io_thread *io, struct session *s)
 {
 	if (!s->on_ready) {
 		s->on_ready = true;
@@ -296,7 +298,7 @@ void session_answer(struct io_thread *io, struct session *s, int code,
 void session_answerf(struct io_thread *io, struct session *s, int code,
                      int32_t opaque, const char *fmt, ...)
 {
-	char text[512];
+	char text[TEXTLINE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);

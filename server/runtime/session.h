@@ -106,7 +106,7 @@ struct io_thread {
 	uint64_t drain_deadline_ms;
 
 	struct stats_block stats;
-	struct io_ctrl ctrl[3];         /* shutdown messages, by op */
+	struct io_ctrl ctrl[IOC_COUNT]; /* shutdown messages, by op */
 	struct probe probe;      /* the watchdog's ping (probe.h) */
 	/* Answers that found the mailbox full (io_post_reply): a stack
 	 * pushed by any thread, taken whole by this one every turn. */
@@ -157,10 +157,8 @@ void session_answer(struct io_thread *io, struct session *s, int code,
 void session_answerf(struct io_thread *io, struct session *s, int code,
                      int32_t opaque, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-void session_mark_ready(struct io_thread *io, struct session *s);
 void session_mark_dirty(struct io_thread *io, struct session *s);
 /* A request's answer came back. */
 void session_on_reply(struct io_thread *io, struct session *s, struct outbuf *b);
-void hvec_push(struct hvec *v, struct handle h);
 
 #endif

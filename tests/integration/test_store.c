@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tests/lib/daemon.h"
+#include "tests/lib/exchange.h"
 #include "tests/tap.h"
 
 #define T_MS 10000 /* only guards against hangs (sanitizer builds are slow) */
@@ -45,9 +46,27 @@ static size_t parse_rec(const unsigned char *p, size_t avail, struct rec *r)
 	return 20 + (size_t)r->len;
 }
 
-static bool body_is(const struct td_conn *c, const char *s)
+static void put_be32(unsigned char *p, uint32_t v)
 {
-	return c->msg.body.len == strlen(s) && memcmp(c->msg.body.ptr, s, c->msg.body.len) == 0;
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+/* The bytes of one stored record, as store-format.md lays them out: the
+ * 20-byte header, then the payload. Returns its size. */
+static size_t make_rec(unsigned char *out, int32_t checksum, int64_t msgid, int32_t flag,
+                       const char *payload)
+{
+	size_t len = strlen(payload);
+	put_be32(out, (uint32_t)len);
+	put_be32(out + 4, (uint32_t)checksum);
+	put_be32(out + 8, (uint32_t)((uint64_t)msgid >> 32));
+	put_be32(out + 12, (uint32_t)msgid);
+	put_be32(out + 16, (uint32_t)flag);
+	memcpy(out + 20, payload, len);
+	return 20 + len;
 }
 
 static bool body_has(const struct td_conn *c, const char *s)
@@ -57,12 +76,6 @@ static bool body_has(const struct td_conn *c, const char *s)
 	memcpy(buf, c->msg.body.ptr, n);
 	buf[n] = '\0';
 	return strstr(buf, s) != NULL;
-}
-
-static void diag_body(const struct td_conn *c)
-{
-	diag("  response %d: '%.*s'", c->msg.code,
-	     (int)(c->msg.body.len > 200 ? 200 : c->msg.body.len), c->msg.body.ptr);
 }
 
 /* Sends a request line (+ body), reads one response. */
@@ -119,49 +132,62 @@ static void test_basics(struct td_conn *c, int64_t *hello_id)
 {
 	int64_t id = 0, off = -1;
 	int p = -1;
-	struct rec r;
 
 	is(put(c, "test", 0, "hello", 907060870, &id, &p, &off), 200, "put hello with its checksum");
 	ok(id > 0 && p == 0 && off == 0, "answer: msgid %lld, partition 0, offset 0",
 	   (long long)id);
 	*hello_id = id;
-	is(get(c, "test", 0, 0, 1000), 200, "get from offset 0");
-	ok(c->msg.body.len == 25 && parse_rec((const unsigned char *)c->msg.body.ptr, 25, &r) == 25,
-	   "one whole 25-byte record");
-	ok(r.len == 5 && r.checksum == 907060870 && r.msgid == id && r.flag == 0 &&
-	   memcmp(r.payload, "hello", 5) == 0, "with the exact bytes, checksum and msgid");
+	unsigned char rec[64];
+	size_t rlen = make_rec(rec, 907060870, id, 0, "hello");
+	ok(td_exchange(c, "get test grp 0 0 1000 3\r\n", "value %b 3\r\n", rec, rlen),
+	   "get from offset 0: one 25-byte record, its exact bytes, checksum and msgid");
 
-	is(get(c, "test", 0, 25, 1000), 404, "get at the end: 404");
-	is(get(c, "test", 0, 0, 0), 400, "MAXSIZE 0: 400");
-	is(get(c, "test", 0, 0, -1), 400, "MAXSIZE -1: 400");
-	is(get(c, "test", 0, 0, 10), 200, "MAXSIZE 10: a partial record");
-	is(c->msg.body.len, 10, "exactly 10 bytes");
-	is(get(c, "test", 0, -5, 1000), 301, "before the first segment: 301");
-	ok(body_is(c, "0"), "with the first start");
-	is(get(c, "test", 0, INT64_MAX, 1000), 301, "offset INT64_MAX: 301");
-	ok(body_is(c, "25"), "with the end");
-	is(get(c, "test", 0, 1000, 1000), 404, "past the end without update_consumer_offsets: 404");
-	is(get(c, "test", 1, 0, 1000), 404, "a partition with no data: 404");
-	is(get(c, "nosuchtopic", 0, 0, 1000), 404, "an unknown topic: 404");
+	ok(td_exchange(c, "get test grp 0 25 1000 3\r\n", "result 404 %B 3\r\n",
+	               "The broker offset[25] is not above the requested offset[25]: "
+	               "no more messages yet"), "get at the end: 404");
+	ok(td_exchange(c, "get test grp 0 0 0 3\r\n", "result 400 %B 3\r\n",
+	               "Bad request, invalid max size: 0"), "MAXSIZE 0: 400");
+	ok(td_exchange(c, "get test grp 0 0 -1 3\r\n", "result 400 %B 3\r\n",
+	               "Bad request, invalid max size: -1"), "MAXSIZE -1: 400");
+	ok(td_exchange(c, "get test grp 0 0 10 3\r\n", "value %b 3\r\n", rec, (size_t)10),
+	   "MAXSIZE 10: the record's first 10 bytes");
+	ok(td_exchange(c, "get test grp 0 -5 1000 3\r\n", "result 301 %B 3\r\n", "0"),
+	   "before the first segment: 301 with the first start");
+	ok(td_exchange(c, "get test grp 0 %" PRId64 " 1000 3\r\n", INT64_MAX,
+	               "result 301 %B 3\r\n", "25"), "offset INT64_MAX: 301 with the end");
+	ok(td_exchange(c, "get test grp 0 1000 1000 3\r\n", "result 404 %B 3\r\n",
+	               "The broker offset[25] is not above the requested offset[1000]: "
+	               "no more messages yet"), "past the end without update_consumer_offsets: 404");
+	ok(td_exchange(c, "get test grp 1 0 1000 3\r\n", "result 404 %B 3\r\n",
+	               "The topic `test` in partition 1 has no data"),
+	   "a partition with no data: 404");
+	ok(td_exchange(c, "get nosuchtopic grp 0 0 1000 3\r\n", "result 404 %B 3\r\n",
+	               "The topic `nosuchtopic` in partition 0 has no data"), "an unknown topic: 404");
 
-	is(rt(c, "offset test grp 0 10 4\r\n", NULL, 0), 1, "offset request");
-	ok(c->msg.code == 200 && body_is(c, "0"), "offset 10 -> segment start 0");
-	rt(c, "offset test grp 0 99 4\r\n", NULL, 0);
-	ok(c->msg.code == 200 && body_is(c, "25"), "offset past the end -> the end");
-	rt(c, "offset nosuchtopic grp 0 0 4\r\n", NULL, 0);
-	is(c->msg.code, 404, "offset of an unknown topic: 404");
+	ok(td_exchange(c, "offset test grp 0 10 4\r\n", "result 200 %B 4\r\n", "0"),
+	   "offset 10 -> segment start 0");
+	ok(td_exchange(c, "offset test grp 0 99 4\r\n", "result 200 %B 4\r\n", "25"),
+	   "offset past the end -> the end");
+	ok(td_exchange(c, "offset nosuchtopic grp 0 0 4\r\n", "result 404 %B 4\r\n",
+	               "The topic `nosuchtopic` in partition 0 has no data"),
+	   "offset of an unknown topic: 404");
 
-	is(put(c, "test", 0, "hello", 12345, NULL, NULL, NULL), 500, "checksum mismatch: 500");
-	ok(body_has(c, "checksum"), "saying so");
-	is(put(c, "test", 5, "hello", -2, NULL, NULL, NULL), 500, "partition 5 of 2: 500");
-	if (!body_has(c, "The partition 5 is not valid for topic test"))
-		diag_body(c);
-	ok(body_has(c, "The partition 5 is not valid for topic test"), "MetaQ's wording");
-	is(put(c, "bad/name", 0, "hello", -2, NULL, NULL, NULL), 400, "a bad topic name: 400");
-	rt(c, "put test 0 5 0 TX:1:1 6\r\n", "hello", 5);
-	ok(c->msg.code == 500 && body_has(c, "transactions are not supported"),
+	ok(td_exchange(c, "put test 0 %B 0 12345 1\r\n", "hello", "result 500 %B 1\r\n",
+	               "checksum mismatch: the body's checksum is 907060870 but the request "
+	               "says 12345; the message was not stored"), "checksum mismatch: 500");
+	ok(td_exchange(c, "put test 5 %B 0 1\r\n", "hello", "result 500 %B 1\r\n",
+	               "The partition 5 is not valid for topic test: it has partitions 0 to 1"),
+	   "partition 5 of 2: 500 in MetaQ's wording");
+	ok(td_exchange(c, "put bad/name 0 %B 0 1\r\n", "hello", "result 400 %B 1\r\n",
+	               "bad request: invalid topic name"),
+	   "a bad topic name: 400");
+	ok(td_exchange(c, "put test 0 %B 0 TX:1:1 6\r\n", "hello", "result 500 %B 6\r\n",
+	               "transactions are not supported by this broker: the message with "
+	               "transaction key TX:1:1 was not stored"),
 	   "a put with a transaction key: 500, transactions not supported");
-	is(get(c, "test", 0, 25, 1000), 404, "none of the refused puts was stored");
+	ok(td_exchange(c, "get test grp 0 25 1000 3\r\n", "result 404 %B 3\r\n",
+	               "The broker offset[25] is not above the requested offset[25]: "
+	               "no more messages yet"), "none of the refused puts was stored");
 
 	int seen[2] = { 0 };
 	for (int i = 0; i < 4; i++)

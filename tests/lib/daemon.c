@@ -361,7 +361,7 @@ static int td_keep_msg(struct td_conn *c, size_t used)
 	return 0;
 }
 
-static int td_fill(struct td_conn *c, uint64_t deadline)
+int td_conn_fill(struct td_conn *c, uint64_t deadline)
 {
 	if (c->cap - c->len < 65536) {
 		size_t cap = c->cap ? c->cap * 2 : 131072;
@@ -405,7 +405,7 @@ int td_read_msg(struct td_conn *c, int timeout_ms)
 				return -1;
 			}
 		}
-		int r = td_fill(c, deadline);
+		int r = td_conn_fill(c, deadline);
 		if (r <= 0) {
 			if (r < 0)
 				diag("no whole response within %d ms (%zu bytes buffered)",

@@ -82,6 +82,9 @@ void td_conn_free(struct td_conn *c); /* closes fd too */
  * response; -1: timeout, error or undecodable bytes.
  */
 int td_read_msg(struct td_conn *c, int timeout_ms);
+/* One read into c->buf before deadline (td_now_ms()): 1 bytes came, 0 the
+ * peer closed, -1 timeout or error. */
+int td_conn_fill(struct td_conn *c, uint64_t deadline);
 /* 1 when the peer closes (EOF or reset) within timeout_ms, discarding any
  * bytes that arrive before; 0 on timeout. */
 int td_wait_closed(int fd, int timeout_ms);
