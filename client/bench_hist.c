@@ -1,5 +1,5 @@
 /*
- * hist.c - the log-linear histogram of hist.h.
+ * bench_hist.c - the log-linear histogram of bench_hist.h.
  */
 #include <config.h>
 

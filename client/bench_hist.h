@@ -1,5 +1,5 @@
 /*
- * hist.h - a log-linear latency histogram (HdrHistogram's idea, our code).
+ * bench_hist.h - a log-linear latency histogram (HdrHistogram's idea, our code).
  *
  * Values are nanoseconds (any unit works). Below 2^BENCH_HIST_SUB_BITS every
  * value has its own bucket; above, each power of two [2^e, 2^(e+1)) is cut
