@@ -1,5 +1,20 @@
 /*
- * daemon.h - going to the background with a handshake, and the pidfile.
+ * daemon.h - the daemon wing, and going to the background with a
+ * handshake, and the pidfile.
+ *
+ * The daemon wing composes the others (doc/layout.md): it loads the
+ * settings, daemonises, starts the store service (broker.h), the runtime
+ * (runtime.h) and the metrics (metrics.h), waits for signals, feeds the
+ * systemd watchdog only while everything moves, and stops them in order.
+ * No other wing includes it. Files of this wing:
+ *   main.c        start, signals, stop; exit statuses
+ *   config.c      the one table of settings (config.h), with config_load.c
+ *                 (command line, config file) and config_value.c (parsing
+ *                 one value, config_value.h)
+ *   daemon.c      daemonising and the pidfile (this header)
+ *   notify.c      sd_notify (notify.h)
+ *   liveness.c    the watchdog's verdict (liveness.h)
+ *   status.c      the STATUS= line (status.h)
  *
  * daemon_start() forks before anything binds or starts a thread (threads do
  * not survive fork). The parent stays attached to the terminal and waits on
