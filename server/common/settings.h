@@ -86,6 +86,11 @@ struct settings {
 	/* monitoring (server/metrics.h) */
 	char metrics_listen[256];   /* "ADDR:PORT" for GET /metrics; "" = off */
 
+	/* administration and availability (server/broker/availability.c) */
+	char admin_socket[108];     /* Unix socket path (sun_path's size); "" = none */
+	bool start_available;       /* false: start unavailable (puts 403) */
+	int32_t shutdown_drain_ms;  /* SIGTERM drains this long first; 0 = stop at once */
+
 	struct settings_topic *topics; /* [topic=NAME] sections */
 	size_t ntopics;
 
