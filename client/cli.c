@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "client/cli_ctl.h"
 #include "client/pulsemq.h"
 
 #define EXIT_BROKER 1
@@ -29,6 +30,7 @@
 struct cli {
 	const char *host;
 	int port;
+	const char *admin_socket;  /* ctl: -S PATH */
 	bool json;
 	bool follow;
 	int timeout_ms;
@@ -52,7 +54,7 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("usage: pulsemq [-h HOST] [-p PORT] [--json] [--timeout MS] COMMAND ...\n"
+	fputs("usage: pulsemq [-h HOST] [-p PORT] [-S PATH] [--json] [--timeout MS] COMMAND ...\n"
 	      "commands:\n"
 	      "  put TOPIC [PARTITION] [-f FILE|-] [--flag N]  store a message (stdin by default)\n"
 	      "  get TOPIC PARTITION OFFSET [--follow] [--group G] [--max-size BYTES]\n"
@@ -60,6 +62,9 @@ static void usage(FILE *f)
 	      "  stats [ITEM]                  broker statistics (pools, topics, sessions, config)\n"
 	      "  version                       the broker's version\n"
 	      "  ping [-c COUNT]               round-trip time of `version`\n"
+	      "  ctl status|online|offline|drain SECONDS\n"
+	      "                                the daemon's availability, over its admin socket\n"
+	      "                                (-S PATH, default " CLI_CTL_DEFAULT_SOCKET ")\n"
 	      "exit status: 0 success, 1 broker error (code printed), 2 usage or connection error,\n"
 	      "             3 get received a bad record (checksum mismatch, undecodable)\n",
 	      f);
@@ -163,6 +168,9 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			if (val && parse_i64(val, 1, 3600000, &v) < 0)
 				return usage_error("bad timeout '%s'", val);
 			c->timeout_ms = (int)v;
+		} else if (!strcmp(a, "-S") || !strcmp(a, "--admin-socket")) {
+			takes = true;
+			c->admin_socket = val;
 		} else if (!strcmp(a, "--group")) {
 			takes = true;
 			c->group = val;
@@ -493,6 +501,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (!strcmp(c.argv[0], "ctl")) /* the admin socket, not TCP */
+		return cli_ctl(c.argc, c.argv, c.admin_socket ? c.admin_socket :
+		               CLI_CTL_DEFAULT_SOCKET, c.json, c.timeout_ms);
 	static const struct {
 		const char *name;
 		int (*run)(struct cli *);

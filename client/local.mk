@@ -40,7 +40,7 @@ pulsemq_bench_CFLAGS = $(AM_CFLAGS)
 
 # The command-line client.
 bin_PROGRAMS += pulsemq
-pulsemq_SOURCES = client/cli.c $(CLIENT_LIB_SOURCES)
+pulsemq_SOURCES = client/cli.c client/cli_ctl.h client/cli_ctl.c $(CLIENT_LIB_SOURCES)
 pulsemq_LDADD = libpmqproto.la $(ZLIB_LIBS)
 pulsemq_CFLAGS = $(AM_CFLAGS)
 

@@ -10,7 +10,8 @@
  *    reads every acknowledged message, the daemon exits 0 once the producer
  *    has left (or when the time is up);
  *  - the state in `stats` and `admin status`;
- *  - a second daemon on the same admin_socket refuses to start.
+ *  - a second daemon on the same admin_socket refuses to start;
+ *  - `pulsemq -S PATH ctl status|online|offline|drain SECONDS`.
  */
 #include <config.h>
 
@@ -21,6 +22,7 @@
 #include <sys/wait.h>
 
 #include "tests/integration/rt_util.h"
+#include "tests/integration/test_cli_run.h"
 
 #define MSGS 100
 #define BODY "hello"
@@ -305,6 +307,51 @@ static void test_drain_bound(void)
 	td_cleanup(&d);
 }
 
+static int ctl(struct run_out *r, const char *a1, const char *a2, const char *a3)
+{
+	const char *cli = getenv("PULSEMQ_CLI");
+	const char *argv[] = { cli ? cli : "./pulsemq", "-S", sock_path, a1, a2, a3, NULL };
+	run_prog(r, NULL, RT_HANG_MS, argv);
+	return r->status;
+}
+
+static void test_cli_ctl(void)
+{
+	struct td_daemon d;
+	const char *settings[] = { sock_opt, NULL };
+	struct run_out *r = malloc(sizeof *r);
+	struct td_conn t;
+
+	if (!ok(td_start(&d, settings) == 0, "ctl: daemon starts")) {
+		free(r);
+		return;
+	}
+	td_conn_init(&t, td_connect(d.port));
+	ok(ctl(r, "ctl", "status", NULL) == 0 &&
+	   !strcmp(r->out, "state available\nproducers 0\nconsumers 0\nregistry off\n"),
+	   "pulsemq ctl status prints the state (%s)", r->out);
+	ok(ctl(r, "ctl", "offline", NULL) == 0 && !strcmp(r->out, "state unavailable\n"),
+	   "pulsemq ctl offline");
+	ok(put_one(&t, 1) == 403, "... puts are refused");
+	ok(ctl(r, "--json", "ctl", "status") == 0 &&
+	   strstr(r->out, "\"state\": \"unavailable\"") && strstr(r->out, "\"producers\": 1"),
+	   "pulsemq --json ctl status (%s)", r->out);
+	ok(ctl(r, "ctl", "online", NULL) == 0 && !strcmp(r->out, "state available\n"),
+	   "pulsemq ctl online");
+	ok(put_one(&t, 2) == 200, "... puts are taken");
+	ok(ctl(r, "ctl", "bogus", NULL) == 2 && ctl(r, "ctl", "drain", "x") == 2 &&
+	   ctl(r, "ctl", "drain", NULL) == 2, "pulsemq ctl: bad commands exit 2");
+	td_conn_free(&t);
+	ok(ctl(r, "ctl", "drain", "5") == 0 && !strcmp(r->out, "state draining\n"),
+	   "pulsemq ctl drain 5");
+	ok(ctl(r, "ctl", "online", NULL) == 1 && strstr(r->err, "403"),
+	   "pulsemq ctl online while draining: exit 1, 403 (%s)", r->err);
+	ok(td_wait_exit(&d, RT_HANG_MS) == 0, "ctl drain: the daemon exits 0");
+	ok(ctl(r, "ctl", "status", NULL) == 2, "pulsemq ctl with no daemon: exit 2");
+	td_cleanup(&d);
+	free(r);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -319,6 +366,7 @@ int main(void)
 	test_drain(false);
 	test_drain(true);
 	test_drain_bound();
+	test_cli_ctl();
 
 	unlink(sock_path);
 	rmdir(sock_dir);
