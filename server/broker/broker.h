@@ -14,6 +14,8 @@
  *   flush.c          the flush thread and group commit hand-over
  *   availability.c   available / unavailable / draining, `admin` (this
  *                    header; the put path's check in availability.h)
+ *   registry.c, registry_zk.c  the broker in ZooKeeper, on a thread of its
+ *                    own (this header; their parts in registry.h)
  *   (all three share store_service.h, private to the wing)
  *
  * main() calls store_service_start() after the config is loaded and before
@@ -91,5 +93,22 @@ void availability_on_drain(void (*fn)(void));
 /* `admin status`'s registry line: fn returns "connected", ... ("off"
  * without it). */
 void availability_registry_source(const char *(*fn)(void));
+
+/* ---- registry in ZooKeeper (registry.c; protocol.md "Registry in
+ * ZooKeeper (MetaQ's layout)") ---------------------------------------------- */
+
+enum registry_state { REGISTRY_OFF, REGISTRY_CONNECTING, REGISTRY_CONNECTED };
+/* After runtime_start() (the address has the bound port): with zk_connect
+ * set, starts the registry thread and waits (a few seconds at most) for
+ * its master node. -EEXIST when another live broker holds this broker_id
+ * (logged with its address): the start must fail. -EINVAL for settings
+ * that cannot be registered. A ZooKeeper that does not answer is no
+ * error: the broker serves and registers once it does. */
+int registry_start(const struct settings *cfg, int bound_port);
+/* Closes the session: the ephemeral nodes are gone when it returns. */
+void registry_stop(void);
+/* Any thread. */
+enum registry_state registry_state(void);
+const char *registry_state_name(void); /* "off", "connecting", "connected" */
 
 #endif

@@ -4,8 +4,10 @@
 pulsemqd_SOURCES += server/broker/broker.h server/broker/store_service.h \
 	server/broker/store_service.c server/broker/proc_store.c \
 	server/broker/proc_version.c server/broker/flush.c \
-	server/broker/availability.h server/broker/availability.c
-pulsemqd_LDADD += libpmqstore.la
+	server/broker/availability.h server/broker/availability.c \
+	server/broker/registry.h server/broker/registry.c server/broker/registry_zk.c
+pulsemqd_LDADD += libpmqstore.la $(ZK_LIBS)
+pulsemqd_CFLAGS += $(ZK_CFLAGS)
 
 # Against the real daemon: put / get / offset, kill -9 under load, damaged
 # segments (recovery, reads, the CLI, --scrub).

@@ -87,7 +87,12 @@ const char *close_reason_name(enum close_reason r);
 	X(AVAILABILITY, SYSTEM, NONE, TEXT, "", "availability", "", "", \
 	  "available, unavailable (puts answered 403) or draining (on /metrics: pulsemq_available).") \
 	X(AVAILABLE, SYSTEM, NONE, GAUGE, "", "available", "pulsemq_available", "", \
-	  "1 while the broker takes puts, 0 while it is unavailable or draining.")
+	  "1 while the broker takes puts, 0 while it is unavailable or draining.") \
+	X(REGISTRY, SYSTEM, NONE, TEXT, "", "registry", "", "", \
+	  "The ZooKeeper registry: connected, connecting or off (on /metrics: pulsemq_registry_connected).") \
+	X(REGISTRY_CONNECTED, SYSTEM, NONE, GAUGE, "", "registry_connected", \
+	  "pulsemq_registry_connected", "", \
+	  "1 while the ZooKeeper session is connected, 0 while connecting or off.")
 
 /* Counted into the stats blocks by the runtime (ST_<id>). */
 #define PMQ_STATS_RUNTIME(X) \

@@ -208,6 +208,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	sigset_t set;
 	bool store_started = false, runtime_started = false, metrics_started = false;
+	bool registry_started = false;
 	bool pidfile_written = false;
 	int status = EXIT_RUNTIME, rc;
 
@@ -289,6 +290,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	runtime_started = true;
+	rc = registry_start(&cfg, runtime_bound_port()); /* logs its own reason */
+	if (rc != 0)
+		goto out;
+	registry_started = true;
 	rc = metrics_start(&cfg); /* logs its own reason */
 	if (rc != 0)
 		goto out;
@@ -316,6 +321,8 @@ int main(int argc, char **argv)
 out:
 	if (metrics_started)
 		metrics_stop(); /* before runtime_stop: no scrape of a runtime going away */
+	if (registry_started)
+		registry_stop(); /* clients leave before the sockets close */
 	if (runtime_started)
 		runtime_stop();
 	if (store_started)

@@ -84,6 +84,9 @@ static int view_value(enum stat_figure fig, unsigned i, uint64_t *v)
 	case FIG_AVAILABLE:
 		*v = availability_state() == AVAIL_AVAILABLE;
 		return 0;
+	case FIG_REGISTRY_CONNECTED:
+		*v = registry_state() == REGISTRY_CONNECTED;
+		return 0;
 	case FIG_SESSIONS:
 		*v = sessions_total();
 		return 0;
@@ -131,6 +134,8 @@ static const char *live_text(void *ctx, enum stat_figure fig)
 	(void)ctx;
 	if (fig == FIG_AVAILABILITY)
 		return availability_name(availability_state());
+	if (fig == FIG_REGISTRY)
+		return registry_state_name();
 	return fig == FIG_VERSION ? PACKAGE_VERSION : NULL;
 }
 
