@@ -26,3 +26,12 @@ tests_integration_test_store_corrupt_SOURCES = tests/integration/test_store_corr
 tests_integration_test_store_corrupt_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_store_limits_SOURCES = tests/integration/test_store_limits.c
 tests_integration_test_store_limits_LDADD = libpmqtest.la libpmqproto.la
+
+# The registry against a real ZooKeeper (Debian's zookeeper package, run by
+# the test), its nodes read with the C client.
+check_PROGRAMS += tests/integration/test_registry
+TESTS += tests/integration/test_registry
+noinst_HEADERS += tests/integration/zk_util.h
+tests_integration_test_registry_SOURCES = tests/integration/test_registry.c
+tests_integration_test_registry_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
+tests_integration_test_registry_LDADD = libpmqtest.la libpmqproto.la $(ZK_LIBS)
