@@ -219,6 +219,19 @@ int main(void)
 	td_cleanup(&d2);
 	ok(node_is("/meta/brokers/ids/3/master", addr, true), "... and the first stays master");
 
+	/* ---- Motan's preview: registered, not yet taking puts ---- */
+	struct td_daemon d7;
+	const char *settings7[] = { zk_opt, "broker_id=7", timeout_opt, "start_available=no", NULL };
+	struct Stat st7;
+	if (ok(td_start_opts(&d7, &o, settings7) == 0, "broker 7 starts with start_available=no")) {
+		ok(zkc_wait(zh, "/meta/brokers/topics-sub/cfgtopic/7-m", true, REGISTER_BOUND_MS) >= 0 &&
+		   zoo_exists(zh, "/meta/brokers/ids/7/master", 0, &st7) == ZOK &&
+		   zoo_exists(zh, "/meta/brokers/topics-pub/cfgtopic/7-m", 0, &st7) == ZNONODE,
+		   "start_available=no: in ids and topics-sub, not in topics-pub");
+		ok(td_stop(&d7, RT_HANG_MS) == 0, "broker 7 stops");
+	}
+	td_cleanup(&d7);
+
 	/* ---- session expiry ---- */
 	kill(d.pid, SIGSTOP);
 	took = zkc_wait(zh, "/meta/brokers/ids/3/master", false, EXPIRE_BOUND_MS);
