@@ -274,6 +274,28 @@ int pulsemq_quit(struct pulsemq_conn *c);
 /* MetaQ's checksum: CRC-32 (IEEE) masked with 0x7FFFFFFF. */
 int32_t pulsemq_checksum(const void *data, size_t len);
 
+/* ---- cluster discovery (ZooKeeper, MetaQ's layout) -------------------- */
+
+/* One partition of a topic and the broker that holds it. */
+struct pulsemq_route {
+	int32_t broker_id;
+	int32_t partition;     /* the broker's own partition number */
+	char host[256];
+	int port;
+};
+
+/*
+ * Reads the registry once (protocol.md "Registry in ZooKeeper"): every
+ * partition of topic under ROOT/brokers/topics-pub (for_put) or topics-sub,
+ * with the address in ROOT/brokers/ids/B/master, sorted by broker id then
+ * partition. zk is "HOST:PORT[,HOST:PORT...][/ROOT]" (ROOT default /meta).
+ * *out is malloc'ed (free() it); *n may be 0 (no broker has the topic, or
+ * none is available for puts). -errno with why on failure (ZooKeeper not
+ * reachable within timeout_ms: -ETIMEDOUT).
+ */
+int pulsemq_discover(const char *zk, const char *topic, bool for_put, int timeout_ms,
+                     struct pulsemq_route **out, size_t *n, char *why, size_t whylen);
+
 #ifdef __cplusplus
 }
 #endif
