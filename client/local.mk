@@ -7,7 +7,7 @@ lib_LTLIBRARIES += libpulsemq.la
 include_HEADERS += client/pulsemq.h
 noinst_HEADERS += client/conn.h client/conn_priv.h client/backoff.h client/bench_hist.h
 CLIENT_LIB_SOURCES = client/conn.c client/opaque.c client/wire.c \
-	client/request.c client/blocking.c client/msgset.c client/discover.c
+	client/request.c client/blocking.c client/msgset.c client/discover.c client/cluster.c
 libpulsemq_la_SOURCES = $(CLIENT_LIB_SOURCES)
 libpulsemq_la_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
 libpulsemq_la_LIBADD = libpmqproto.la $(ZK_LIBS)
@@ -66,3 +66,10 @@ TESTS += tests/integration/test_cluster
 tests_integration_test_cluster_SOURCES = tests/integration/test_cluster.c
 tests_integration_test_cluster_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
 tests_integration_test_cluster_LDADD = libpmqtest.la libpmqproto.la $(ZK_LIBS)
+
+# Three brokers, a cluster producer through discovery, SIGKILL mid-way.
+check_PROGRAMS += tests/integration/test_cluster3
+TESTS += tests/integration/test_cluster3
+tests_integration_test_cluster3_SOURCES = tests/integration/test_cluster3.c
+tests_integration_test_cluster3_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
+tests_integration_test_cluster3_LDADD = libpulsemq.la libpmqtest.la libpmqproto.la $(ZK_LIBS)
