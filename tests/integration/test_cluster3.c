@@ -15,6 +15,7 @@
 
 #include "client/pulsemq.h"
 #include "tests/integration/rt_util.h"
+#include "tests/integration/test_cli_run.h"
 #include "tests/integration/zk_util.h"
 
 #define MSGS 30000
@@ -219,6 +220,27 @@ int main(void)
 	ok(cl_ok == ALONE_PUTS && alone_ok == ALONE_PUTS,
 	   "puts/s, one blocking producer: cluster through discovery %.0f, one broker alone %.0f",
 	   ALONE_PUTS * 1000.0 / (double)(tc ? tc : 1), ALONE_PUTS * 1000.0 / (double)(ta ? ta : 1));
+
+	/* pulsemq-bench -z: connections spread over the cluster's partitions. */
+	long before[BROKERS], after[BROKERS];
+	for (int b = 0; b < BROKERS; b++)
+		before[b] = td_stat(d[b].port, "", "store_puts");
+	const char *bench = getenv("PULSEMQ_BENCH");
+	const char *bargv[] = { bench ? bench : "./pulsemq-bench", "-z", zks.connect, "--topic",
+		                "load", "--mix", "1:0:0", "-c", "6", "-n", "3000", "-q", NULL };
+	struct run_out *ro = malloc(sizeof *ro);
+	run_prog(ro, NULL, RT_HANG_MS * 4, bargv);
+	bool spread = true;
+	for (int b = 0; b < BROKERS; b++) {
+		after[b] = td_stat(d[b].port, "", "store_puts");
+		spread = spread && after[b] - before[b] >= 500;
+	}
+	ok(ro->status == 0 && spread, "pulsemq-bench -z -c 6 -n 3000: exit %d, puts on brokers "
+	   "0 / 1 / 2: %ld / %ld / %ld", ro->status, after[0] - before[0], after[1] - before[1],
+	   after[2] - before[2]);
+	if (ro->status != 0)
+		diag("bench stderr: %s", ro->err);
+	free(ro);
 
 	pulsemq_cluster_close(cl);
 	for (int b = 0; b < BROKERS; b++) {
