@@ -16,11 +16,13 @@ top=$(cd "$(dirname "$0")" && pwd)
 build="$top/build"
 jobs=$(nproc 2>/dev/null || echo 2)
 
-# Every Debian package the build and the test suite use. .ci/run adds what
+# Every Debian package the build and the test suite use (zookeeper and a
+# JRE: the registry tests run a real ZooKeeper server). .ci/run adds what
 # only CI needs (clang for TSan and the fuzzers).
 build_deps=(gcc make autoconf automake libtool pkgconf
             libck-dev libinih-dev zlib1g-dev libsystemd-dev
-            libmicrohttpd-dev)
+            libmicrohttpd-dev libzookeeper-mt-dev
+            zookeeper default-jre-headless)
 
 say() { printf 'quickstart: %s\n' "$*" >&2; }
 

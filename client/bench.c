@@ -139,5 +139,6 @@ out:
 	free(run.workers);
 	free(run.producer_seq);
 	free(o.raw);
+	free(o.routes);
 	return rc;
 }

@@ -41,6 +41,11 @@ struct bench_opts {
 	int timeout_ms;      /* request timeout */
 	int heartbeat_ms;
 	bool quiet;          /* no progress line */
+	/* -z ZK[/ROOT]: connections spread over the topic's partitions found in
+	 * the registry, connection i on routes[i % nroutes]. */
+	const char *zk;
+	struct pulsemq_route *routes;
+	size_t nroutes;
 };
 
 /* Statistics of one command (put, get, ...). Status codes are counted

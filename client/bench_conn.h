@@ -52,6 +52,7 @@ struct bconn {
 	uint64_t interval;           /* open loop ns between requests */
 	uint64_t mixpos;
 	uint32_t rr_part;
+	int fixed_part;              /* -z: this connection's partition; -1: round robin */
 	int64_t *cursor;             /* get offset per partition */
 	char *payload;
 	struct breq *reqs, *free_reqs;

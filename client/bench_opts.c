@@ -16,6 +16,9 @@ static void usage(FILE *f)
 	fputs("usage: pulsemq-bench [options]\n"
 	      "  -h HOST          target host (127.0.0.1)\n"
 	      "  -p PORT          target port (8123)\n"
+	      "  -z ZK[/ROOT]     the brokers of a cluster from ZooKeeper instead: each\n"
+	      "                   connection on one partition of --topic, round the\n"
+	      "                   partitions of topics-pub (topics-sub with no puts)\n"
 	      "  -c N             connections (1)\n"
 	      "  -T N             threads, one epoll loop each (1)\n"
 	      "  -P N             requests in flight per connection (1)\n"
@@ -99,6 +102,36 @@ static char *unescape(const char *s, size_t *len)
 enum { O_RATE = 256, O_MIX, O_TOPIC, O_GROUP, O_PARTS, O_WARMUP, O_JSON, O_RAW,
        O_VERIFY, O_TIMEOUT, O_HEARTBEAT, O_HELP };
 
+/* -z: the topic's partitions and their brokers, once, before the run. */
+static int discover_routes(struct bench_opts *o)
+{
+	char why[300];
+	bool puts = o->mix[0] > 0;
+
+	if (o->raw || o->verify) {
+		fputs("pulsemq-bench: -z is for --mix runs, not --raw or --verify\n", stderr);
+		return 2;
+	}
+	if (pulsemq_discover(o->zk, o->topic, puts, 10000, &o->routes, &o->nroutes, why,
+	                     sizeof why) != 0) {
+		fprintf(stderr, "pulsemq-bench: -z %s: %s\n", o->zk, why);
+		return 2;
+	}
+	if (o->nroutes == 0) {
+		fprintf(stderr, "pulsemq-bench: -z %s: no broker has topic %s in %s\n", o->zk,
+		        o->topic, puts ? "topics-pub" : "topics-sub");
+		return 2;
+	}
+	o->partitions = 1;
+	for (size_t i = 0; i < o->nroutes; i++)
+		if (o->routes[i].partition + 1 > o->partitions)
+			o->partitions = o->routes[i].partition + 1; /* sizes the get cursors */
+	if (!o->quiet)
+		fprintf(stderr, "pulsemq-bench: %zu partitions on the cluster at %s\n", o->nroutes,
+		        o->zk);
+	return 0;
+}
+
 int bench_parse(struct bench_opts *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -127,9 +160,10 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 	double v;
 	int ch;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h:p:c:T:P:d:n:s:q", longs, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":h:p:z:c:T:P:d:n:s:q", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'h': o->host = optarg; break;
+		case 'z': o->zk = optarg; break;
 		case 'p':
 			if (num(optarg, 1, 65535, &v) < 0) return bad("port", optarg);
 			o->port = (int)v;
@@ -243,5 +277,5 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 			return 2;
 		}
 	}
-	return 0;
+	return o->zk ? discover_routes(o) : 0;
 }

@@ -148,7 +148,8 @@ static int submit_one(struct wstate *ws, struct bconn *bc, uint64_t start)
 		return -EAGAIN;
 	uint64_t mixpos = bc->mixpos;
 	int op = pick_op(ws, bc);
-	int part = (int)(bc->rr_part % (uint32_t)ws->o->partitions);
+	int part = bc->fixed_part >= 0 ? bc->fixed_part :
+	           (int)(bc->rr_part % (uint32_t)ws->o->partitions);
 	int rc;
 	uint64_t seq = 0;
 	switch (op) {
@@ -190,6 +191,7 @@ static int conn_setup(struct wstate *ws, struct bconn *bc, uint32_t gid)
 	bc->rfd = -1;
 	bc->fd_reg = -1;
 	bc->rr_part = gid;
+	bc->fixed_part = -1;
 	bc->cursor = calloc((size_t)o->partitions, sizeof(*bc->cursor));
 	bc->payload = malloc(o->msg_size ? o->msg_size : 1);
 	bc->reqs = calloc((size_t)o->pipeline, sizeof(*bc->reqs));
@@ -208,7 +210,15 @@ static int conn_setup(struct wstate *ws, struct bconn *bc, uint32_t gid)
 	bc->popt.event_arg = bc;
 	bc->popt.backoff_min_ms = 50;
 	bc->popt.backoff_max_ms = 1000;
-	int rc = pulsemq_connect(&bc->pc, o->host, o->port, &bc->popt, ws->w->connect_text,
+	const char *host = o->host;
+	int port = o->port;
+	if (o->nroutes) { /* -z */
+		const struct pulsemq_route *r = &o->routes[gid % o->nroutes];
+		host = r->host;
+		port = r->port;
+		bc->fixed_part = r->partition;
+	}
+	int rc = pulsemq_connect(&bc->pc, host, port, &bc->popt, ws->w->connect_text,
 	                         sizeof(ws->w->connect_text));
 	bc->rereg = true;
 	return rc;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "client/cli_ctl.h"
 #include "client/pulsemq.h"
 
 #define EXIT_BROKER 1
@@ -29,6 +30,9 @@
 struct cli {
 	const char *host;
 	int port;
+	const char *admin_socket;  /* ctl: -S PATH */
+	const char *zk;            /* -z HOST:PORT[/ROOT]: brokers from ZooKeeper */
+	char zk_part[16];          /* get -z TOPIC B-P: P, for cmd_get */
 	bool json;
 	bool follow;
 	int timeout_ms;
@@ -52,7 +56,8 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("usage: pulsemq [-h HOST] [-p PORT] [--json] [--timeout MS] COMMAND ...\n"
+	fputs("usage: pulsemq [-h HOST] [-p PORT | -z ZK[/ROOT]] [-S PATH] [--json] [--timeout MS]\n"
+	      "               COMMAND ...\n"
 	      "commands:\n"
 	      "  put TOPIC [PARTITION] [-f FILE|-] [--flag N]  store a message (stdin by default)\n"
 	      "  get TOPIC PARTITION OFFSET [--follow] [--group G] [--max-size BYTES]\n"
@@ -60,6 +65,13 @@ static void usage(FILE *f)
 	      "  stats [ITEM]                  broker statistics (pools, topics, sessions, config)\n"
 	      "  version                       the broker's version\n"
 	      "  ping [-c COUNT]               round-trip time of `version`\n"
+	      "  with -z HOST:PORT[/ROOT] (brokers found in ZooKeeper, MetaQ's layout):\n"
+	      "  put TOPIC                     on an available broker's partition, the next\n"
+	      "                                one when a broker refuses (403, 503) or is down\n"
+	      "  get TOPIC B-P OFFSET          partition P of broker B\n"
+	      "  ctl status|online|offline|drain SECONDS\n"
+	      "                                the daemon's availability, over its admin socket\n"
+	      "                                (-S PATH, default " CLI_CTL_DEFAULT_SOCKET ")\n"
 	      "exit status: 0 success, 1 broker error (code printed), 2 usage or connection error,\n"
 	      "             3 get received a bad record (checksum mismatch, undecodable)\n",
 	      f);
@@ -163,6 +175,12 @@ static int parse_args(struct cli *c, int argc, char **argv)
 			if (val && parse_i64(val, 1, 3600000, &v) < 0)
 				return usage_error("bad timeout '%s'", val);
 			c->timeout_ms = (int)v;
+		} else if (!strcmp(a, "-z") || !strcmp(a, "--zookeeper")) {
+			takes = true;
+			c->zk = val;
+		} else if (!strcmp(a, "-S") || !strcmp(a, "--admin-socket")) {
+			takes = true;
+			c->admin_socket = val;
 		} else if (!strcmp(a, "--group")) {
 			takes = true;
 			c->group = val;
@@ -482,6 +500,124 @@ static int cmd_ping(struct cli *c)
 	return 0;
 }
 
+/* ---- -z: brokers from ZooKeeper -------------------------------------- */
+
+#define CLI_ZK_TIMEOUT_MS 10000
+
+static int discover(struct cli *c, bool for_put, struct pulsemq_route **r, size_t *n)
+{
+	char why[300];
+	int rc = pulsemq_discover(c->zk, c->argv[1], for_put, CLI_ZK_TIMEOUT_MS, r, n, why,
+	                          sizeof why);
+	if (rc != 0) {
+		fprintf(stderr, "pulsemq: -z %s: %s\n", c->zk, why);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Round robin from a random start; a broker that refuses (403 offline,
+ * 503 busy) or cannot be reached gives its turn to the next one. */
+static int cluster_put(struct cli *c, const struct pulsemq_options *opt)
+{
+	struct pulsemq_route *r;
+	size_t n, len;
+	int rc, status = EXIT_BROKER;
+
+	if (need_args(c, 1, 1) < 0)
+		return usage_error("put with -z takes no partition: the brokers have them");
+	if ((rc = discover(c, true, &r, &n)) != 0)
+		return rc;
+	if (n == 0) {
+		fprintf(stderr, "pulsemq: put: no broker in %s takes puts for topic %s (none in "
+		        "topics-pub)\n", c->zk, c->argv[1]);
+		free(r);
+		return EXIT_BROKER;
+	}
+	char *body = read_all(c->file, &len);
+	if (!body) {
+		free(r);
+		fprintf(stderr, "pulsemq: put: cannot read %s: %s\n", c->file ? c->file : "stdin",
+		        strerror(errno));
+		return EXIT_USAGE;
+	}
+	size_t start = (size_t)(getpid() ^ time(NULL)) % n;
+	for (size_t i = 0; i < n; i++) {
+		const struct pulsemq_route *t = &r[(start + i) % n];
+		struct pulsemq_conn *conn;
+		struct pulsemq_put_result res;
+		struct pulsemq_error err = { 0 };
+		char why[300];
+
+		if (pulsemq_connect(&conn, t->host, t->port, opt, why, sizeof why) != 0) {
+			fprintf(stderr, "pulsemq: put: broker %d: %s: trying the next\n",
+			        (int)t->broker_id, why);
+			status = EXIT_USAGE;
+			continue;
+		}
+		rc = pulsemq_put(conn, c->argv[1], t->partition, body, len, c->flag, &res, &err);
+		pulsemq_close(conn);
+		if (rc == 0) {
+			if (c->json)
+				printf("{\"status\": 200, \"broker\": %d, \"msgid\": %" PRId64
+				       ", \"partition\": %" PRId32 ", \"offset\": %" PRId64
+				       ", \"length\": %zu}\n", (int)t->broker_id, res.msgid,
+				       res.partition, res.offset, len);
+			else
+				printf("stored %zu bytes: broker %d partition %" PRId32 " offset %"
+				       PRId64 " msgid %" PRId64 "\n", len, (int)t->broker_id,
+				       res.partition, res.offset, res.msgid);
+			free(body);
+			free(r);
+			return 0;
+		}
+		if (rc > 0 && rc != 403 && rc != 503) {
+			free(body);
+			free(r);
+			return fail(c, "put", rc, &err);
+		}
+		fprintf(stderr, "pulsemq: put: broker %d: %d %s: trying the next\n",
+		        (int)t->broker_id, rc, err.text);
+		status = rc > 0 ? EXIT_BROKER : EXIT_USAGE;
+	}
+	free(body);
+	free(r);
+	fprintf(stderr, "pulsemq: put: no broker took the message\n");
+	return status;
+}
+
+/* get TOPIC B-P OFFSET: the address of broker B from the registry. */
+static int cluster_route_get(struct cli *c)
+{
+	struct pulsemq_route *r;
+	size_t n;
+	int b, p, rc, used = 0;
+
+	if (need_args(c, 3, 3) < 0)
+		return EXIT_USAGE;
+	if (sscanf(c->argv[2], "%d-%d%n", &b, &p, &used) != 2 || c->argv[2][used])
+		return usage_error("get with -z names a partition as BROKER-PARTITION, not '%s'",
+		                   c->argv[2]);
+	if ((rc = discover(c, false, &r, &n)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].broker_id != b || r[i].partition != p)
+			continue;
+		static char host[256];
+		snprintf(host, sizeof host, "%s", r[i].host);
+		c->host = host;
+		c->port = r[i].port;
+		snprintf(c->zk_part, sizeof c->zk_part, "%d", p);
+		c->argv[2] = c->zk_part;
+		free(r);
+		return 0;
+	}
+	free(r);
+	fprintf(stderr, "pulsemq: get: topic %s has no partition %d-%d in %s (topics-sub)\n",
+	        c->argv[1], b, p, c->zk);
+	return EXIT_BROKER;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = { .host = PULSEMQ_DEFAULT_HOST, .port = PULSEMQ_DEFAULT_PORT,
@@ -493,6 +629,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (!strcmp(c.argv[0], "ctl")) /* the admin socket, not TCP */
+		return cli_ctl(c.argc, c.argv, c.admin_socket ? c.admin_socket :
+		               CLI_CTL_DEFAULT_SOCKET, c.json, c.timeout_ms);
 	static const struct {
 		const char *name;
 		int (*run)(struct cli *);
@@ -521,6 +660,12 @@ int main(int argc, char **argv)
 	opt.request_timeout_ms = c.timeout_ms;
 	opt.connect_timeout_ms = c.timeout_ms < 3000 ? c.timeout_ms : 3000;
 	opt.reconnect = c.follow; /* a one-shot command reports a loss instead */
+	if (c.zk && !strcmp(c.argv[0], "put"))
+		return cluster_put(&c, &opt);
+	if (c.zk && strcmp(c.argv[0], "get"))
+		return usage_error("-z is for put and get, not %s", c.argv[0]);
+	if (c.zk && (rc = cluster_route_get(&c)) != 0)
+		return rc;
 	char why[300];
 	rc = pulsemq_connect(&c.conn, c.host, c.port, &opt, why, sizeof(why));
 	if (rc < 0) {

@@ -7,9 +7,10 @@ lib_LTLIBRARIES += libpulsemq.la
 include_HEADERS += client/pulsemq.h
 noinst_HEADERS += client/conn.h client/conn_priv.h client/backoff.h client/bench_hist.h
 CLIENT_LIB_SOURCES = client/conn.c client/opaque.c client/wire.c \
-	client/request.c client/blocking.c client/msgset.c
+	client/request.c client/blocking.c client/msgset.c client/discover.c client/cluster.c
 libpulsemq_la_SOURCES = $(CLIENT_LIB_SOURCES)
-libpulsemq_la_LIBADD = libpmqproto.la
+libpulsemq_la_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
+libpulsemq_la_LIBADD = libpmqproto.la $(ZK_LIBS)
 libpulsemq_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^pulsemq_'
 
 pkgconfigdir = $(libdir)/pkgconfig
@@ -34,15 +35,15 @@ pulsemq_bench_SOURCES = client/bench.c client/bench_opts.c client/bench_worker.c
 # the pulsemq package then installs alone, `apt install ./pulsemq_*.deb`
 # needs no libpulsemq0.
 pulsemq_bench_SOURCES += $(CLIENT_LIB_SOURCES)
-pulsemq_bench_LDADD = libpmqproto.la $(ZLIB_LIBS)
+pulsemq_bench_LDADD = libpmqproto.la $(ZLIB_LIBS) $(ZK_LIBS)
 # Own object names (pulsemq_bench-conn.o), apart from the library's .lo.
-pulsemq_bench_CFLAGS = $(AM_CFLAGS)
+pulsemq_bench_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
 
 # The command-line client.
 bin_PROGRAMS += pulsemq
-pulsemq_SOURCES = client/cli.c $(CLIENT_LIB_SOURCES)
-pulsemq_LDADD = libpmqproto.la $(ZLIB_LIBS)
-pulsemq_CFLAGS = $(AM_CFLAGS)
+pulsemq_SOURCES = client/cli.c client/cli_ctl.h client/cli_ctl.c $(CLIENT_LIB_SOURCES)
+pulsemq_LDADD = libpmqproto.la $(ZLIB_LIBS) $(ZK_LIBS)
+pulsemq_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
 
 # Against the real daemon: the library, the CLI, the bench.
 CLIENT_INTEGRATION_TESTS = tests/integration/test_client tests/integration/test_cli \
@@ -58,3 +59,17 @@ tests_integration_test_bench_SOURCES = tests/integration/test_bench.c
 tests_integration_test_bench_LDADD = libpmqtest.la libpmqproto.la
 
 dist_man_MANS += client/pulsemq.1 client/pulsemq-bench.1
+
+# Discovery through a real ZooKeeper: two brokers, `pulsemq -z`.
+check_PROGRAMS += tests/integration/test_cluster
+TESTS += tests/integration/test_cluster
+tests_integration_test_cluster_SOURCES = tests/integration/test_cluster.c
+tests_integration_test_cluster_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
+tests_integration_test_cluster_LDADD = libpmqtest.la libpmqproto.la $(ZK_LIBS)
+
+# Three brokers, a cluster producer through discovery, SIGKILL mid-way.
+check_PROGRAMS += tests/integration/test_cluster3
+TESTS += tests/integration/test_cluster3
+tests_integration_test_cluster3_SOURCES = tests/integration/test_cluster3.c
+tests_integration_test_cluster3_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
+tests_integration_test_cluster3_LDADD = libpulsemq.la libpmqtest.la libpmqproto.la $(ZK_LIBS)

@@ -274,6 +274,56 @@ int pulsemq_quit(struct pulsemq_conn *c);
 /* MetaQ's checksum: CRC-32 (IEEE) masked with 0x7FFFFFFF. */
 int32_t pulsemq_checksum(const void *data, size_t len);
 
+/* ---- cluster discovery (ZooKeeper, MetaQ's layout) -------------------- */
+
+/* One partition of a topic and the broker that holds it. */
+struct pulsemq_route {
+	int32_t broker_id;
+	int32_t partition;     /* the broker's own partition number */
+	char host[256];
+	int port;
+};
+
+/*
+ * Reads the registry once (protocol.md "Registry in ZooKeeper"): every
+ * partition of topic under ROOT/brokers/topics-pub (for_put) or topics-sub,
+ * with the address in ROOT/brokers/ids/B/master, sorted by broker id then
+ * partition. zk is "HOST:PORT[,HOST:PORT...][/ROOT]" (ROOT default /meta).
+ * *out is malloc'ed (free() it); *n may be 0 (no broker has the topic, or
+ * none is available for puts). -errno with why on failure (ZooKeeper not
+ * reachable within timeout_ms: -ETIMEDOUT).
+ */
+int pulsemq_discover(const char *zk, const char *topic, bool for_put, int timeout_ms,
+                     struct pulsemq_route **out, size_t *n, char *why, size_t whylen);
+
+/*
+ * A producer over every broker of a cluster (cluster.c): one connection per
+ * broker, opened when first used; a topic's partitions from topics-pub,
+ * read again at most every PULSEMQ_CLUSTER_REFRESH_MS and after any
+ * failure. A put goes to the next partition round robin (or, with a key,
+ * to the partition of the key's hash among those available), and when its
+ * broker refuses it (403 offline, 503 busy) or cannot be reached, to the
+ * next one: a put fails only when every partition did. One blocking put at
+ * a time, so one partition's acknowledged messages keep their order.
+ * Not thread-safe: one per thread.
+ */
+#define PULSEMQ_CLUSTER_REFRESH_MS 1000
+struct pulsemq_cluster;
+struct pulsemq_cluster_result {
+	int32_t broker_id;
+	struct pulsemq_put_result put;  /* partition: the broker's own */
+	unsigned retries;               /* sends that failed before this one */
+};
+/* zk as for pulsemq_discover(); opt may be NULL. 0 or -errno. */
+int pulsemq_cluster_open(struct pulsemq_cluster **out, const char *zk,
+                         const struct pulsemq_options *opt);
+void pulsemq_cluster_close(struct pulsemq_cluster *cl);
+/* key may be NULL (round robin). 0, or the last failure (broker code or
+ * -errno; -ENOENT: no broker takes puts for topic) with err. */
+int pulsemq_cluster_put(struct pulsemq_cluster *cl, const char *topic, const char *key,
+                        const void *data, size_t len, int32_t flag,
+                        struct pulsemq_cluster_result *res, struct pulsemq_error *err);
+
 #ifdef __cplusplus
 }
 #endif

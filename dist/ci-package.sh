@@ -218,7 +218,18 @@ run_daemon() {
 		{ cat "$out/metrics.txt"; die "/metrics lacks the put latency histogram"; }
 	grep -E '^pulsemq_sessions\{state="open"\} [0-9]+' "$out/metrics.txt" ||
 		{ cat "$out/metrics.txt"; die "/metrics lacks sessions by state"; }
+	grep -E '^pulsemq_available 1$' "$out/metrics.txt" ||
+		{ cat "$out/metrics.txt"; die "/metrics lacks pulsemq_available 1"; }
 	echo "/metrics: $(grep -c '^pulsemq_' "$out/metrics.txt") samples"
+
+	# The shipped config's admin socket: 0600, owned by pulsemq; `pulsemq
+	# ctl` (default path) works as root and as the pulsemq user.
+	[ "$(stat -c '%U %a' "$run/admin.sock")" = "pulsemq 600" ] ||
+		die "admin socket is $(stat -c '%U %a' "$run/admin.sock" 2>&1)"
+	pulsemq ctl status | grep -qx 'state available' || die "pulsemq ctl status as root"
+	setpriv --reuid=pulsemq --regid=pulsemq --init-groups -- pulsemq ctl status |
+		grep -qx 'state available' || die "pulsemq ctl status as the pulsemq user"
+	echo "pulsemq ctl status: available (root and pulsemq)"
 
 	# logrotate renames the log and sends SIGHUP (pidfile branch: systemd is
 	# not running); the daemon must reopen the log under its name.

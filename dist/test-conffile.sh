@@ -36,7 +36,9 @@ ok $? "every key is listed with its default${missing:+ (missing: $missing)}"
 # Uncomment every [system] key (the per-topic example below stays commented).
 awk '/^# Per-topic overrides/ { topic = 1 }
      !topic && /^#[a-z_]+ =/ { sub(/^#/, "") } { print }' "$conf" > "$tmp/all.conf"
+# (The package's admin_socket is under /run/pulsemq: kept in $tmp here.)
 "$bin" -c "$tmp/all.conf" -o port=0 -o "port_file=$tmp/port" -o "data_dir=$tmp/data" \
+	-o "admin_socket=$tmp/admin.sock" -o shutdown_drain_ms=0 \
 	> "$tmp/log" 2>&1 &
 pid=$!
 # Wait for the port file (written once the daemon accepts), up to 20 s:

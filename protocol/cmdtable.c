@@ -31,6 +31,7 @@ static const struct codec_cmd cmd_parsers[PMQ_CMD_COUNT] = {
 	[PMQ_CMD_DEBUG] = { codec_parse_debug, CODEC_NO_INDEX },
 	[PMQ_CMD_RESULT] = { codec_parse_result, 2 },
 	[PMQ_CMD_VALUE] = { codec_parse_value, 1 },
+	[PMQ_CMD_ADMIN] = { codec_parse_admin, CODEC_NO_INDEX },
 };
 
 static bool cmd_in_range(enum pmq_cmd cmd)

@@ -77,6 +77,7 @@ int codec_parse_stats(const struct codec_tokens *t, struct pmq_msg *m, struct pm
 int codec_parse_quit(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
 int codec_parse_transaction(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
 int codec_parse_debug(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
+int codec_parse_admin(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
 int codec_parse_result(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
 int codec_parse_value(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
 

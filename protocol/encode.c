@@ -173,6 +173,15 @@ static void enc_value(struct enc *e, const struct pmq_msg *m)
 	enc_end(e, m->opaque, m->body);
 }
 
+static void enc_admin(struct enc *e, const struct pmq_msg *m)
+{
+	enc_word(e, "admin");
+	enc_view(e, m->admin_verb);
+	if (m->admin_verb.len == 5 && memcmp(m->admin_verb.ptr, "drain", 5) == 0)
+		enc_num(e, m->admin_ms);
+	enc_end(e, m->opaque, no_body);
+}
+
 typedef void (*enc_fn)(struct enc *e, const struct pmq_msg *m);
 
 static const enc_fn encoders[PMQ_CMD_COUNT] = {
@@ -187,6 +196,7 @@ static const enc_fn encoders[PMQ_CMD_COUNT] = {
 	[PMQ_CMD_DEBUG] = enc_debug,
 	[PMQ_CMD_RESULT] = enc_result,
 	[PMQ_CMD_VALUE] = enc_value,
+	[PMQ_CMD_ADMIN] = enc_admin,
 };
 
 size_t pmq_encode(char *buf, size_t cap, const struct pmq_msg *m)

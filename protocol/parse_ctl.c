@@ -94,6 +94,34 @@ int codec_parse_debug(const struct codec_tokens *t, struct pmq_msg *m,
 	return codec_i32_field(v[4], "opaque", &m->opaque, err);
 }
 
+/* admin status|online|offline OPAQUE, admin drain MS OPAQUE [ext]
+ * (protocol.md "Administration and availability"). Whether the session may
+ * send it (the admin socket only) is the runtime's question, not ours. */
+int codec_parse_admin(const struct codec_tokens *t, struct pmq_msg *m,
+                      struct pmq_decode_error *err)
+{
+	static const char usage[] = "admin command must be 'status OP', 'online OP', "
+	                            "'offline OP' or 'drain MS OP'";
+	const struct pmq_view *v = t->v;
+
+	if (t->n < 3 || t->n > 4)
+		return codec_fail(err, "%s", usage);
+	if (view_is(v[1], "drain")) {
+		if (t->n != 4)
+			return codec_fail(err, "%s", usage);
+		if (codec_i32_field(v[2], "drain time", &m->admin_ms, err))
+			return -1;
+		if (m->admin_ms < 0 || m->admin_ms > PMQ_ADMIN_DRAIN_MAX_MS)
+			return codec_fail(err, "drain time %d ms is outside 0..%d",
+			                  (int)m->admin_ms, PMQ_ADMIN_DRAIN_MAX_MS);
+	} else if (t->n != 3 || (!view_is(v[1], "status") && !view_is(v[1], "online") &&
+	                         !view_is(v[1], "offline"))) {
+		return codec_fail(err, "%s", usage);
+	}
+	m->admin_verb = v[1];
+	return codec_i32_field(t->last, "opaque", &m->opaque, err);
+}
+
 /* result CODE LEN OPAQUE */
 int codec_parse_result(const struct codec_tokens *t, struct pmq_msg *m,
                        struct pmq_decode_error *err)

@@ -24,6 +24,7 @@
 #define PMQ_TOPIC_MAX_BYTES 255                /* topic names become directory names */
 #define PMQ_MAX_TOKENS 12                      /* more than any command has */
 #define PMQ_ERROR_TEXT_BYTES 160               /* room for one line of English */
+#define PMQ_ADMIN_DRAIN_MAX_MS 86400000        /* admin drain: a day at most */
 
 /* The opaque MetaQ uses when `version` or `stats` carry none. */
 #define PMQ_OPAQUE_DEFAULT INT32_MAX
@@ -52,7 +53,8 @@ enum pmq_route {
 	X(SYNC, "sync", PMQ_ROUTE_NONE, true)                  \
 	X(DEBUG, "debug", PMQ_ROUTE_IO, false)                 \
 	X(RESULT, "result", PMQ_ROUTE_IO, true)                \
-	X(VALUE, "value", PMQ_ROUTE_IO, true)
+	X(VALUE, "value", PMQ_ROUTE_IO, true)                  \
+	X(ADMIN, "admin", PMQ_ROUTE_HEARTBEAT, false)
 
 enum pmq_cmd {
 	PMQ_CMD_NONE = 0,
@@ -126,6 +128,10 @@ struct pmq_msg {
 	struct pmq_view debug_verb; /* "sleep" */
 	struct pmq_view debug_pool; /* a pool, "io", "timer" or "flush" */
 	int32_t debug_ms;
+
+	/* admin status|online|offline OPAQUE, admin drain MS OPAQUE [ext] */
+	struct pmq_view admin_verb;
+	int32_t admin_ms;       /* drain */
 };
 
 struct pmq_limits {
@@ -192,6 +198,7 @@ struct pmq_decode_error {
  *  - A line over max_line_bytes: CLOSE when its first token (within the
  *    limit) names a body command, else SKIP_LINE.
  *  - transaction TIMEOUT is digits only; debug sleep MS is 0..60000;
+ *    admin drain MS is 0..PMQ_ADMIN_DRAIN_MAX_MS;
  *    get MAXSIZE <= 0 decodes (the get processor answers 400).
  *  - Any byte below 0x20 or 0x7f in a line is a 400 (NUL, tab, bare \r or \n).
  *  - Error texts start with "bad request: " ("bad response: " when decoding

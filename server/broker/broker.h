@@ -12,6 +12,10 @@
  *   proc_store.c     the put, get, offset, transaction processors
  *   proc_version.c   version, on the heartbeat pool
  *   flush.c          the flush thread and group commit hand-over
+ *   availability.c   available / unavailable / draining, `admin` (this
+ *                    header; the put path's check in availability.h)
+ *   registry.c, registry_zk.c  the broker in ZooKeeper, on a thread of its
+ *                    own (this header; their parts in registry.h)
  *   (all three share store_service.h, private to the wing)
  *
  * main() calls store_service_start() after the config is loaded and before
@@ -62,5 +66,49 @@ void store_service_commit_progress(bool *waiting, uint64_t *finished);
 /* `debug sleep flush MS`: the next group commit stops for ms before its
  * fsync, as a hung disk would. */
 void store_service_debug_stall(int32_t ms);
+
+/* ---- availability (availability.c; protocol.md "Administration and
+ * availability") ---------------------------------------------------------- */
+
+enum availability { AVAIL_AVAILABLE, AVAIL_UNAVAILABLE, AVAIL_DRAINING };
+/* "available", "unavailable", "draining". */
+const char *availability_name(enum availability a);
+/* Any thread. */
+enum availability availability_state(void);
+/* Before runtime_start(): the start state (start_available) and the
+ * `admin` processor. 0 or -errno. */
+int availability_start(const struct settings *cfg);
+/* available <-> unavailable; -EPERM once draining (a drain is final). */
+int availability_set(enum availability to, const char *why);
+/* Unavailable for good, and the daemon should exit when drained or ms from
+ * now, whichever comes first (a later drain only shortens it). */
+void availability_drain(int32_t ms, const char *why);
+uint64_t availability_drain_deadline_ms(void);
+/* Draining and done: no put accepted for a second, no producer session
+ * left. now_ms on clock_now_ms()'s clock. */
+bool availability_drained(uint64_t now_ms);
+/* fn runs (on a pool worker; must not block) after `admin drain` switched
+ * the state: it wakes the main thread, which waits for the drain. */
+void availability_on_drain(void (*fn)(void));
+/* `admin status`'s registry line: fn returns "connected", ... ("off"
+ * without it). */
+void availability_registry_source(const char *(*fn)(void));
+
+/* ---- registry in ZooKeeper (registry.c; protocol.md "Registry in
+ * ZooKeeper (MetaQ's layout)") ---------------------------------------------- */
+
+enum registry_state { REGISTRY_OFF, REGISTRY_CONNECTING, REGISTRY_CONNECTED };
+/* After runtime_start() (the address has the bound port): with zk_connect
+ * set, starts the registry thread and waits (a few seconds at most) for
+ * its master node. -EEXIST when another live broker holds this broker_id
+ * (logged with its address): the start must fail. -EINVAL for settings
+ * that cannot be registered. A ZooKeeper that does not answer is no
+ * error: the broker serves and registers once it does. */
+int registry_start(const struct settings *cfg, int bound_port);
+/* Closes the session: the ephemeral nodes are gone when it returns. */
+void registry_stop(void);
+/* Any thread. */
+enum registry_state registry_state(void);
+const char *registry_state_name(void); /* "off", "connecting", "connected" */
 
 #endif

@@ -3,8 +3,11 @@
 # files).
 pulsemqd_SOURCES += server/broker/broker.h server/broker/store_service.h \
 	server/broker/store_service.c server/broker/proc_store.c \
-	server/broker/proc_version.c server/broker/flush.c
-pulsemqd_LDADD += libpmqstore.la
+	server/broker/proc_version.c server/broker/flush.c \
+	server/broker/availability.h server/broker/availability.c \
+	server/broker/registry.h server/broker/registry.c server/broker/registry_zk.c
+pulsemqd_LDADD += libpmqstore.la $(ZK_LIBS)
+pulsemqd_CFLAGS += $(ZK_CFLAGS)
 
 # Against the real daemon: put / get / offset, kill -9 under load, damaged
 # segments (recovery, reads, the CLI, --scrub).
@@ -23,3 +26,12 @@ tests_integration_test_store_corrupt_SOURCES = tests/integration/test_store_corr
 tests_integration_test_store_corrupt_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_store_limits_SOURCES = tests/integration/test_store_limits.c
 tests_integration_test_store_limits_LDADD = libpmqtest.la libpmqproto.la
+
+# The registry against a real ZooKeeper (Debian's zookeeper package, run by
+# the test), its nodes read with the C client.
+check_PROGRAMS += tests/integration/test_registry
+TESTS += tests/integration/test_registry
+noinst_HEADERS += tests/integration/zk_util.h
+tests_integration_test_registry_SOURCES = tests/integration/test_registry.c
+tests_integration_test_registry_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
+tests_integration_test_registry_LDADD = libpmqtest.la libpmqproto.la $(ZK_LIBS)

@@ -15,6 +15,7 @@
 
 #include "protocol/protocol.h"
 #include "server/common/log.h"
+#include "server/broker/availability.h"
 #include "server/broker/store_service.h"
 #include "store/record.h"
 
@@ -84,6 +85,8 @@ static void proc_put(struct request *req, void *ctx)
 	int rc;
 	(void)ctx;
 
+	if (availability_put_refused(req))
+		return; /* offline: answered 403, not a failed put */
 	if (m->txkey.ptr) {
 		request_reply_resultf(req, 500, "transactions are not supported by this broker: "
 		                      "the message with transaction key %.*s was not stored",

@@ -83,7 +83,16 @@ const char *close_reason_name(enum close_reason r);
 	  "Client connections open now.") \
 	X(INPUT_BUFFER_BYTES, SYSTEM, NONE, GAUGE, "bytes", "input_buffer_bytes", \
 	  "pulsemq_input_buffer_bytes", "", \
-	  "Session input buffers counted against max_buffer_bytes, now.")
+	  "Session input buffers counted against max_buffer_bytes, now.") \
+	X(AVAILABILITY, SYSTEM, NONE, TEXT, "", "availability", "", "", \
+	  "available, unavailable (puts answered 403) or draining (on /metrics: pulsemq_available).") \
+	X(AVAILABLE, SYSTEM, NONE, GAUGE, "", "available", "pulsemq_available", "", \
+	  "1 while the broker takes puts, 0 while it is unavailable or draining.") \
+	X(REGISTRY, SYSTEM, NONE, TEXT, "", "registry", "", "", \
+	  "The ZooKeeper registry: connected, connecting or off (on /metrics: pulsemq_registry_connected).") \
+	X(REGISTRY_CONNECTED, SYSTEM, NONE, GAUGE, "", "registry_connected", \
+	  "pulsemq_registry_connected", "", \
+	  "1 while the ZooKeeper session is connected, 0 while connecting or off.")
 
 /* Counted into the stats blocks by the runtime (ST_<id>). */
 #define PMQ_STATS_RUNTIME(X) \
@@ -131,7 +140,12 @@ const char *close_reason_name(enum close_reason r);
 	  "Sessions not read because their unwritten output is over max_output_bytes.") \
 	X(SESS_HB_OUT, SYSTEM, NONE, GAUGE, "", "sessions_heartbeat_outstanding", \
 	  "pulsemq_sessions_heartbeat_outstanding", "", \
-	  "Idle sessions whose broker heartbeat awaits an answer.")
+	  "Idle sessions whose broker heartbeat awaits an answer.") \
+	X(SESS_PRODUCERS, SYSTEM, NONE, GAUGE, "", "sessions_producers", \
+	  "pulsemq_sessions_producers", "", \
+	  "Sessions that have sent a put (a drain waits for them to leave).") \
+	X(SESS_CONSUMERS, SYSTEM, NONE, GAUGE, "", "sessions_consumers", \
+	  "pulsemq_sessions_consumers", "", "Sessions that have sent a get.")
 
 /* The broker's store service (SF_<id>; store_service_figures() fills them). */
 #define PMQ_STATS_STORE(X) \

@@ -86,6 +86,17 @@ struct settings {
 	/* monitoring (server/metrics.h) */
 	char metrics_listen[256];   /* "ADDR:PORT" for GET /metrics; "" = off */
 
+	/* administration and availability (server/broker/availability.c) */
+	char admin_socket[108];     /* Unix socket path (sun_path's size); "" = none */
+	bool start_available;       /* false: start unavailable (puts 403) */
+	int32_t shutdown_drain_ms;  /* SIGTERM drains this long first; 0 = stop at once */
+
+	/* registry in ZooKeeper (server/broker/registry.c) */
+	char zk_connect[1024];      /* "host:port[,host:port...]"; "" = no registry */
+	char zk_root[256];          /* MetaQ's zkRoot: /meta */
+	int32_t zk_session_timeout_ms;
+	char advertise[256];        /* HOST:PORT clients use; "" = listen + bound port */
+
 	struct settings_topic *topics; /* [topic=NAME] sections */
 	size_t ntopics;
 

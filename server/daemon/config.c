@@ -135,6 +135,15 @@ static const struct config_key keys[] = {
 	BOOL("daemonize", daemonize, "no", "run in the background once listening (-d)"),
 	/* monitoring */
 	STR("metrics_listen", metrics_listen, "", 0, "ADDR:PORT serving Prometheus GET /metrics (empty: off)"),
+	/* administration and availability */
+	STR("admin_socket", admin_socket, "", 0, "Unix socket (mode 0600) taking the admin commands: pulsemq ctl (empty: none; the package uses /run/pulsemq/admin.sock)"),
+	BOOL("start_available", start_available, "yes", "no: start unavailable (puts answered 403) until `pulsemq ctl online`"),
+	/* registry in ZooKeeper (MetaQ's layout) */
+	STR("zk_connect", zk_connect, "", 0, "ZooKeeper servers HOST:PORT[,HOST:PORT...] to register this broker with, where MetaQ clients look (empty: no registry)"),
+	STR("zk_root", zk_root, "/meta", 2, "ZooKeeper root of the registry (MetaQ's zkRoot)"),
+	I32("zk_session_timeout_ms", zk_session_timeout_ms, "30000", 1000, 600000, "ZooKeeper session timeout: a dead broker's nodes vanish after this long"),
+	STR("advertise", advertise, "", 0, "HOST:PORT clients should connect to, as registered in ZooKeeper (empty: listen and the bound port; required when listen is a wildcard)"),
+	I32("shutdown_drain_ms", shutdown_drain_ms, "0", 0, PMQ_ADMIN_DRAIN_MAX_MS, "SIGTERM first drains this long: puts answered 403, the stop comes once no producer is left or the time is up (0 = stop at once)"),
 };
 
 #define T_I32(n, f, lo, hi, h) { n, KT_I32, FIELD(settings_topic, f, int32_t), 0, "", lo, hi, NULL, h }

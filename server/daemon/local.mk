@@ -42,3 +42,10 @@ TESTS += tests/integration/test_notify
 endif
 tests_integration_test_notify_SOURCES = tests/integration/test_notify.c
 tests_integration_test_notify_LDADD = libpmqtest.la libpmqproto.la
+
+# The admin socket and the availability switch: offline, online, drain,
+# SIGTERM drain (protocol.md "Administration and availability").
+check_PROGRAMS += tests/integration/test_admin
+TESTS += tests/integration/test_admin
+tests_integration_test_admin_SOURCES = tests/integration/test_admin.c
+tests_integration_test_admin_LDADD = libpmqtest.la libpmqproto.la

@@ -1,11 +1,17 @@
 /*
  * main.c - pulsemqd: load the config, start, wait for a signal, stop.
  *
- * Signals: SIGTERM, SIGINT and SIGHUP are blocked here before any thread
+ * Signals: SIGTERM, SIGINT, SIGHUP and SIGUSR1 are blocked here before any thread
  * exists, so every thread inherits the mask and only this thread receives
  * them, synchronously, in sigwaitinfo(). No handler runs, so nothing
  * async-signal-unsafe can happen in one. SIGPIPE is ignored process-wide:
  * a peer that goes away is seen as EPIPE by the writer.
+ *
+ * Drain (protocol.md "Administration and availability"): SIGTERM with
+ * shutdown_drain_ms > 0, or `admin drain MS` (whose processor raises
+ * SIGUSR1 to wake this thread), makes the broker unavailable and waits here
+ * until it is drained or the time is up, then stops as usual. SIGINT stops
+ * at once, also during a drain; SIGTERM during a drain may only shorten it.
  *
  * Exit status: 0 clean stop; 1 start-up failed at run time (log, pidfile in
  * use, store, bind); 2 usage or configuration error; 3 recovery refused to
@@ -22,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "actors/clock.h"
 #include "server/daemon/config.h"
 #include "server/daemon/daemon.h"
 #include "server/daemon/liveness.h"
@@ -103,7 +110,65 @@ static void watchdog_ping(void)
  * costs nothing and keeps the loop honest). */
 #define IDLE_WAKE_MS 60000
 
-/* Waits for SIGTERM/SIGINT; SIGHUP reopens the log; pings the systemd
+/* `admin drain` (a heartbeat worker): wake the main thread, which waits in
+ * sigtimedwait with every thread's mask blocking SIGUSR1. */
+static void drain_wake(void)
+{
+	kill(getpid(), SIGUSR1);
+}
+
+static void reopen_log(void)
+{
+	int rc = log_reopen();
+
+	if (rc != 0)
+		pmq_log(PMQ_LOG_ERROR, "SIGHUP: cannot reopen the log: %s", strerror(-rc));
+	else
+		pmq_log(PMQ_LOG_INFO, "SIGHUP: log reopened");
+}
+
+/* How often a drain looks whether it is done. */
+#define DRAIN_POLL_MS 50
+
+/* Draining: until drained, the deadline, or SIGINT. The watchdog is still
+ * pinged: a drain may outlast WatchdogSec. */
+static void wait_for_drain(const sigset_t *set, const struct settings *cfg)
+{
+	struct timespec ts = { 0, DRAIN_POLL_MS * 1000000L };
+	int64_t wd_ms = notify_watchdog_interval_ms();
+	uint64_t next_wd = clock_now_ms() + (uint64_t)(wd_ms > 0 ? wd_ms : 0);
+
+	status_update();
+	for (;;) {
+		uint64_t now = clock_now_ms();
+		if (availability_drained(now)) {
+			pmq_log(PMQ_LOG_INFO, "drain: no producer left and no put for a second: "
+			        "stopping");
+			return;
+		}
+		if (now >= availability_drain_deadline_ms()) {
+			pmq_log(PMQ_LOG_INFO, "drain: time is up with %llu producer sessions left: "
+			        "stopping", (unsigned long long)runtime_counter_total(ST_SESS_PRODUCERS));
+			return;
+		}
+		if (wd_ms > 0 && now >= next_wd) {
+			watchdog_ping();
+			next_wd = now + (uint64_t)wd_ms;
+		}
+		siginfo_t si;
+		int sig = sigtimedwait(set, &si, &ts);
+		if (sig == SIGINT) {
+			pmq_log(PMQ_LOG_INFO, "drain: SIGINT: stopping at once");
+			return;
+		}
+		if (sig == SIGTERM)
+			availability_drain(cfg->shutdown_drain_ms, "SIGTERM");
+		else if (sig == SIGHUP)
+			reopen_log();
+	}
+}
+
+/* Waits for SIGTERM/SIGINT (or SIGUSR1: a drain began); SIGHUP reopens the log; pings the systemd
  * watchdog when it is enabled. Returns the signal. */
 static int wait_for_stop(const sigset_t *set)
 {
@@ -127,14 +192,12 @@ static int wait_for_stop(const sigset_t *set)
 		}
 		if (sig == SIGHUP) {
 			notify_reloading();
-			int rc = log_reopen();
-			if (rc != 0)
-				pmq_log(PMQ_LOG_ERROR, "SIGHUP: cannot reopen the log: %s", strerror(-rc));
-			else
-				pmq_log(PMQ_LOG_INFO, "SIGHUP: log reopened");
+			reopen_log();
 			notify_ready(NULL);
 			continue;
 		}
+		if (sig == SIGUSR1 && availability_state() != AVAIL_DRAINING)
+			continue; /* not ours: only a drain raises it */
 		return sig;
 	}
 }
@@ -145,6 +208,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	sigset_t set;
 	bool store_started = false, runtime_started = false, metrics_started = false;
+	bool registry_started = false;
 	bool pidfile_written = false;
 	int status = EXIT_RUNTIME, rc;
 
@@ -189,6 +253,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -215,6 +280,9 @@ int main(int argc, char **argv)
 	stats_set_config_source(config_lines);
 	rc = proc_stats_register();
 	if (rc == 0)
+		rc = availability_start(&cfg);
+	availability_on_drain(drain_wake);
+	if (rc == 0)
 		rc = runtime_start(&cfg);
 	if (rc != 0) {
 		pmq_log(PMQ_LOG_ERROR, "cannot start serving on %s:%d: %s", cfg.listen, cfg.port,
@@ -222,6 +290,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	runtime_started = true;
+	rc = registry_start(&cfg, runtime_bound_port()); /* logs its own reason */
+	if (rc != 0)
+		goto out;
+	registry_started = true;
 	rc = metrics_start(&cfg); /* logs its own reason */
 	if (rc != 0)
 		goto out;
@@ -233,13 +305,24 @@ int main(int argc, char **argv)
 	daemon_ready();
 
 	int sig = wait_for_stop(&set);
+	if (sig == SIGTERM && cfg.shutdown_drain_ms > 0)
+		availability_drain(cfg.shutdown_drain_ms, "SIGTERM");
+	const char *why = sig == SIGUSR1 ? "admin drain" : strsignal(sig);
+	if (sig != SIGINT && availability_state() == AVAIL_DRAINING) {
+		uint64_t now = clock_now_ms(), end = availability_drain_deadline_ms();
+		pmq_log(PMQ_LOG_INFO, "%s: draining for at most %llu ms", why,
+		        (unsigned long long)(end > now ? end - now : 0));
+		wait_for_drain(&set, &cfg);
+	}
 	alarm(SHUTDOWN_DEADLINE_S);
-	pmq_log(PMQ_LOG_INFO, "%s: stopping", strsignal(sig));
+	pmq_log(PMQ_LOG_INFO, "%s: stopping", why);
 	notify_stopping();
 	status = 0;
 out:
 	if (metrics_started)
 		metrics_stop(); /* before runtime_stop: no scrape of a runtime going away */
+	if (registry_started)
+		registry_stop(); /* clients leave before the sockets close */
 	if (runtime_started)
 		runtime_stop();
 	if (store_started)

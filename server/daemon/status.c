@@ -8,6 +8,7 @@
 #include "actors/clock.h"
 #include "pool/pool.h"
 #include "server/daemon/status.h"
+#include "server/broker/broker.h"
 #include "server/runtime/runtime.h"
 
 /* The previous sample, for the rate (main thread only). */
@@ -32,8 +33,8 @@ size_t status_line(char *buf, size_t cap)
 	rate = now > last_ms ? (ops - last_ops) * 1000u / (now - last_ms) : 0;
 	last_ms = now;
 	last_ops = ops;
-	n = snprintf(buf, cap, "%u connections, %llu ops/s, queued get/put/heartbeat %u/%u/%u",
-	             runtime_connections(), (unsigned long long)rate,
+	n = snprintf(buf, cap, "%s, %u connections, %llu ops/s, queued get/put/heartbeat "
+	             "%u/%u/%u", availability_name(availability_state()), runtime_connections(), (unsigned long long)rate,
 	             queued[RT_POOL_GET], queued[RT_POOL_PUT], queued[RT_POOL_HEARTBEAT]);
 	if (n < 0) {
 		buf[0] = '\0';

@@ -81,6 +81,12 @@ static int view_value(enum stat_figure fig, unsigned i, uint64_t *v)
 	case FIG_INPUT_BUFFER_BYTES:
 		*v = runtime_input_buffer_bytes();
 		return 0;
+	case FIG_AVAILABLE:
+		*v = availability_state() == AVAIL_AVAILABLE;
+		return 0;
+	case FIG_REGISTRY_CONNECTED:
+		*v = registry_state() == REGISTRY_CONNECTED;
+		return 0;
 	case FIG_SESSIONS:
 		*v = sessions_total();
 		return 0;
@@ -126,6 +132,10 @@ static int live_value(void *ctx, enum stat_figure fig, unsigned i, uint64_t *v)
 static const char *live_text(void *ctx, enum stat_figure fig)
 {
 	(void)ctx;
+	if (fig == FIG_AVAILABILITY)
+		return availability_name(availability_state());
+	if (fig == FIG_REGISTRY)
+		return registry_state_name();
 	return fig == FIG_VERSION ? PACKAGE_VERSION : NULL;
 }
 

@@ -6,6 +6,7 @@
  *  PMQ_ROUTE_IO: handled on the IO thread: quit, debug, and the client's
  *      result/value answers to the broker's heartbeats (never answered).
  *  PMQ_ROUTE_NONE, or no processor registered: 503 "no processor for X".
+ *  admin, from a session that did not come through admin_socket: 403.
  */
 #include <config.h>
 
@@ -177,6 +178,16 @@ void dispatch_msg(struct io_thread *io, struct session *s, const struct pmq_msg 
 	stats_inc(&io->stats, (enum stat_id)(ST_CMD_FIRST + m->cmd));
 	if (m->compat_spelling)
 		stats_inc(&io->stats, ST_CMD_COMPAT);
+	if (m->cmd == PMQ_CMD_ADMIN && !s->admin) {
+		session_answerf(io, s, 403, m->opaque, "admin commands are accepted only on "
+		                "the admin socket (admin_socket)");
+		return;
+	}
+	/* Producers and consumers now, for drain and `admin status`. */
+	if (m->cmd == PMQ_CMD_PUT)
+		session_set_flag(io, &s->producer, ST_SESS_PRODUCERS, true);
+	else if (m->cmd == PMQ_CMD_GET)
+		session_set_flag(io, &s->consumer, ST_SESS_CONSUMERS, true);
 
 	switch (ci->route) {
 	case PMQ_ROUTE_IO:

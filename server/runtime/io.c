@@ -49,6 +49,7 @@
 
 #define TAG_LISTEN UINT64_MAX
 #define TAG_MAILBOX (UINT64_MAX - 1)
+#define TAG_ADMIN (UINT64_MAX - 2)
 
 static void fd_reserve_open(void);
 
@@ -63,6 +64,7 @@ int io_create(struct io_thread **out, unsigned idx, int listen_fd)
 		return -ENOMEM;
 	io->idx = idx;
 	io->lfd = listen_fd;
+	io->afd = -1;
 	io->free_head = UINT32_MAX;
 	io->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (io->epfd < 0) {
@@ -98,6 +100,16 @@ fail:
 	io->lfd = -1; /* the caller still owns it */
 	io_destroy(io);
 	return err;
+}
+
+int io_add_admin(struct io_thread *io, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = TAG_ADMIN };
+
+	if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		return -errno;
+	io->afd = fd;
+	return 0;
 }
 
 struct stats_block *io_stats(struct io_thread *io)
@@ -334,7 +346,7 @@ static atomic_uint io_next_turn;
 
 static void open_session(struct io_thread *io, int fd, const char *peer)
 {
-	int rc = session_open(io, fd, peer);
+	int rc = session_open(io, fd, peer, false);
 
 	if (rc != 0) {
 		pmq_log(PMQ_LOG_ERROR, "IO thread %u: cannot open a session for %s: %s",
@@ -418,8 +430,38 @@ static void do_accept(struct io_thread *io)
 	}
 }
 
+/* Admin connections: few, from the operator, so never refused for
+ * max_connections (an operator must reach a full broker) and kept on this
+ * thread. Counted in curr_connections like any session, which gives it
+ * back when it closes. */
+static void do_accept_admin(struct io_thread *io)
+{
+	while (io->afd >= 0) {
+		int fd = accept4(io->afd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				pmq_log(PMQ_LOG_WARN, "admin_socket: accept: %s", strerror(errno));
+			return;
+		}
+		atomic_fetch_add(&rt.curr_connections, 1);
+		int rc = session_open(io, fd, "admin_socket", true);
+		if (rc != 0) {
+			pmq_log(PMQ_LOG_ERROR, "cannot open an admin session: %s", strerror(-rc));
+			close(fd);
+			atomic_fetch_sub(&rt.curr_connections, 1);
+		}
+	}
+}
+
 static void close_listener(struct io_thread *io)
 {
+	if (io->afd >= 0) {
+		epoll_ctl(io->epfd, EPOLL_CTL_DEL, io->afd, NULL);
+		close(io->afd);
+		io->afd = -1;
+	}
 	if (io->lfd < 0)
 		return;
 	epoll_ctl(io->epfd, EPOLL_CTL_DEL, io->lfd, NULL);
@@ -662,6 +704,10 @@ static void *io_main(void *arg)
 				do_accept(io);
 				continue;
 			}
+			if (tag == TAG_ADMIN) {
+				do_accept_admin(io);
+				continue;
+			}
 			struct handle h = { .io = (uint16_t)io->idx,
 			                        .slot = (uint32_t)tag,
 			                        .gen = (uint32_t)(tag >> 32) };
@@ -744,6 +790,8 @@ void io_destroy(struct io_thread *io)
 	}
 	if (io->lfd >= 0)
 		close(io->lfd);
+	if (io->afd >= 0)
+		close(io->afd);
 	if (io->idx == 0)
 		fd_reserve_close(); /* every IO thread has stopped (teardown) */
 	if (io->epfd >= 0)

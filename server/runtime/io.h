@@ -15,6 +15,8 @@
 struct probe;
 
 int io_create(struct io_thread **out, unsigned idx, int listen_fd);
+/* Before io_start: io also accepts admin connections on fd (it owns fd). */
+int io_add_admin(struct io_thread *io, int fd);
 int io_start(struct io_thread *io);
 /* Any thread but io's own: posts m, retrying with a short backoff while
  * the mailbox is full; false after budget_ms (the caller frees m). */

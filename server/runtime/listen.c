@@ -4,6 +4,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "server/runtime/listen.h"
 
@@ -101,4 +104,66 @@ fail:
 		close(fds[i]);
 	freeaddrinfo(res);
 	return rc;
+}
+
+/* Someone accepts on path: another daemon holds it. */
+static bool unix_in_use(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return false;
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	return rc == 0;
+}
+
+/* A socket file left by a daemon that died may be replaced; nothing else. */
+static int unix_clear_stale(const struct sockaddr_un *sa)
+{
+	struct stat st;
+
+	if (lstat(sa->sun_path, &st) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	if (unix_in_use(sa))
+		return -EADDRINUSE;
+	return unlink(sa->sun_path) == 0 ? 0 : -errno;
+}
+
+int listen_open_unix(const char *path, int *out, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "admin_socket '%s': longer than %zu bytes", path,
+		         sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	rc = unix_clear_stale(&sa);
+	if (rc != 0) {
+		snprintf(err, errlen, "admin_socket '%s': %s", path,
+		         rc == -EADDRINUSE ? "another process serves it" :
+		         rc == -EEXIST ? "exists and is not a socket" : strerror(-rc));
+		return rc;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "admin_socket: socket: %s", strerror(-rc));
+		return rc;
+	}
+	if (fchmod(fd, 0600) != 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    chmod(path, 0600) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot listen on admin_socket '%s': %s", path,
+		         strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	*out = fd;
+	return 0;
 }

@@ -19,4 +19,14 @@
 int listen_open_all(const char *host, int port, unsigned n, int *fds,
                     int *bound_port, char *err, size_t errlen);
 
+/*
+ * The admin socket (protocol.md "Administration and availability"): a Unix
+ * stream socket at path, mode 0600 before it is reachable (fchmod before
+ * bind: the inode is created with the socket's mode, never wider for a
+ * moment). A stale socket file (nobody accepts on it) is replaced; one a
+ * live process serves, or any other kind of file, fails with EADDRINUSE /
+ * EEXIST. *out is non-blocking and close-on-exec.
+ */
+int listen_open_unix(const char *path, int *out, char *err, size_t errlen);
+
 #endif

@@ -66,6 +66,7 @@ struct runtime {
 	unsigned nio;
 	struct timer_thread *timer;
 	int port;
+	bool admin_open;                /* admin_socket is ours: removed at stop */
 	uint64_t started_ms;            /* monotonic, for uptime */
 	struct stats_block shared;      /* counters of non-IO threads */
 

@@ -115,6 +115,37 @@ static int start_pools(const struct settings *cfg, unsigned nio)
 	return 0;
 }
 
+/* admin_socket, on IO thread 0: few connections, no need to share it. */
+static int open_admin(const struct settings *cfg)
+{
+	char err[256];
+	int fd, rc;
+
+	if (!cfg->admin_socket[0])
+		return 0;
+	rc = listen_open_unix(cfg->admin_socket, &fd, err, sizeof(err));
+	if (rc != 0) {
+		pmq_log(PMQ_LOG_ERROR, "%s", err);
+		return rc;
+	}
+	rc = io_add_admin(rt.io[0], fd);
+	if (rc != 0) {
+		pmq_log(PMQ_LOG_ERROR, "admin_socket: epoll: %s", strerror(-rc));
+		close(fd);
+		unlink(cfg->admin_socket);
+		return rc;
+	}
+	rt.admin_open = true;
+	return 0;
+}
+
+static void remove_admin(void)
+{
+	if (rt.admin_open)
+		unlink(rt.cfg->admin_socket);
+	rt.admin_open = false;
+}
+
 int runtime_start(const struct settings *cfg)
 {
 	char err[256];
@@ -163,6 +194,9 @@ int runtime_start(const struct settings *cfg)
 		}
 	}
 	rt.nio = nio;
+	rc = open_admin(cfg);
+	if (rc != 0)
+		goto fail;
 	rc = timer_create_thread(&rt.timer);
 	if (rc != 0) {
 		pmq_log(PMQ_LOG_ERROR, "cannot start the timer thread: %s", strerror(-rc));
@@ -203,6 +237,7 @@ fail_fds:
 fail:
 	free(fds);
 	teardown();
+	remove_admin();
 	return rc;
 }
 
@@ -228,5 +263,6 @@ void runtime_stop(void)
 	teardown();
 	if (rt.cfg->port_file[0])
 		unlink(rt.cfg->port_file);
+	remove_admin();
 	pmq_log(PMQ_LOG_INFO, "runtime stopped");
 }

@@ -116,7 +116,7 @@ static void post_timer(struct io_thread *io, struct idle_timer *t)
 	}
 }
 
-int session_open(struct io_thread *io, int fd, const char *peer)
+int session_open(struct io_thread *io, int fd, const char *peer, bool admin)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	struct idle_timer *t = calloc(1, sizeof(*t));
@@ -136,6 +136,7 @@ int session_open(struct io_thread *io, int fd, const char *peer)
 	s->id = atomic_fetch_add(&rt.next_session_id, 1);
 	s->state = SS_OPEN;
 	s->want_read = true;
+	s->admin = admin;
 	s->last_read_ms = s->last_write_ms = s->out_since_ms = io->now_ms;
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	idle_policy_init(s);
@@ -218,6 +219,8 @@ static void session_free(struct io_thread *io, struct session *s)
 	stats_dec(&io->stats, s->state == SS_OPEN ? ST_SESS_OPEN : ST_SESS_DRAINING);
 	session_set_flag(io, &s->throttled, ST_SESS_THROTTLED, false);
 	session_set_flag(io, &s->hb_out, ST_SESS_HB_OUT, false);
+	session_set_flag(io, &s->producer, ST_SESS_PRODUCERS, false);
+	session_set_flag(io, &s->consumer, ST_SESS_CONSUMERS, false);
 	atomic_fetch_sub(&rt.curr_connections, 1);
 	if (s->why != CLOSE_PEER)
 		discard_input(s->fd);

@@ -43,6 +43,8 @@ struct session {
 	bool rdhup;                     /* the peer shut its side: read to EOF */
 	bool epollout;                  /* EPOLLOUT armed */
 	bool on_ready, on_dirty;        /* queued in io->ready / io->dirty */
+	bool admin;                     /* came through admin_socket: admin commands allowed */
+	bool producer, consumer;        /* has sent a put / a get (gauges; drain waits on producers) */
 
 	char *in;                       /* undecoded input */
 	size_t in_len, in_cap;          /* in_cap is counted in max_buffer_bytes (budget.h) */
@@ -91,6 +93,7 @@ struct io_thread {
 	bool started;
 	int epfd;
 	int lfd;                        /* listener, -1 once closed */
+	int afd;                        /* admin_socket listener (IO thread 0 only), else -1 */
 	struct mailbox *mb;
 	uint64_t now_ms;                /* refreshed after every epoll_wait */
 
@@ -134,7 +137,8 @@ static inline void session_set_flag(struct io_thread *io, bool *flag, enum stat_
 }
 
 struct session *session_lookup(struct io_thread *io, struct handle h);
-int session_open(struct io_thread *io, int fd, const char *peer);
+/* admin: the connection came through admin_socket. */
+int session_open(struct io_thread *io, int fd, const char *peer, bool admin);
 void session_kill(struct io_thread *io, struct session *s, enum close_reason why);
 /* Stop reading; close once inflight is 0 and the output is written. */
 void session_drain(struct io_thread *io, struct session *s, enum close_reason why);

@@ -242,6 +242,20 @@ int td_stop(struct td_daemon *d, int timeout_ms)
 	return WEXITSTATUS(st);
 }
 
+int td_wait_exit(struct td_daemon *d, int timeout_ms)
+{
+	int st = 0;
+
+	if (d->pid <= 0 || td_wait_child(d->pid, timeout_ms, &st) != 0)
+		return -1;
+	d->pid = 0;
+	if (!WIFEXITED(st)) {
+		diag("pulsemqd died by signal %d", WTERMSIG(st));
+		return -1;
+	}
+	return WEXITSTATUS(st);
+}
+
 void td_kill9(struct td_daemon *d)
 {
 	int st;

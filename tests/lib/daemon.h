@@ -55,6 +55,10 @@ int td_read_port_file(const char *path);
 /* SIGTERM, then waits up to timeout_ms; returns the exit status, or -1 on
  * timeout (then SIGKILL) or death by signal. */
 int td_stop(struct td_daemon *d, int timeout_ms);
+/* Waits up to timeout_ms for the daemon to exit by itself (a drain);
+ * returns its exit status, or -1 on timeout (it is left running) or death
+ * by signal. */
+int td_wait_exit(struct td_daemon *d, int timeout_ms);
 /* SIGKILL and reap. */
 void td_kill9(struct td_daemon *d);
 /* Removes d->dir recursively. */

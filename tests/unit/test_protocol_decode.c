@@ -2,6 +2,8 @@
  * every MetaQ token-count form; plus the command table, CRC and topics. */
 #include <config.h>
 
+#include <string.h>
+
 #include "protocol/protocol.h"
 #include "tests/tap.h"
 #include "tests/unit/test_protocol_util.h"
@@ -201,9 +203,45 @@ static void test_table_crc_topics(void)
 	ok(pmq_topic_valid(big, 255) && !pmq_topic_valid(big, 256), "255 ok, 256 too long");
 }
 
+/* protocol.md "Administration and availability" [ext]. */
+static void test_admin(void)
+{
+	char buf[64];
+	ok(req(S("admin status 5\r\n")) && m.cmd == PMQ_CMD_ADMIN &&
+	   view_is(m.admin_verb, "status") && m.opaque == 5, "admin status");
+	ok(req(S("admin online -3\r\n")) && view_is(m.admin_verb, "online") && m.opaque == -3,
+	   "admin online");
+	ok(req(S("admin offline 0\r\n")) && view_is(m.admin_verb, "offline"), "admin offline");
+	ok(req(S("admin drain 10000 7\r\n")) && view_is(m.admin_verb, "drain") &&
+	   m.admin_ms == 10000 && m.opaque == 7, "admin drain MS OP");
+	ok(pmq_cmd_info(PMQ_CMD_ADMIN)->route == PMQ_ROUTE_HEARTBEAT, "admin runs on the heartbeat pool");
+	static const char *const bad[] = { "admin\r\n", "admin 1\r\n", "admin status\r\n",
+		"admin status 1 2\r\n", "admin reboot 1\r\n", "admin drain 1\r\n",
+		"admin drain -1 1\r\n", "admin drain 86400001 1\r\n", "admin drain x 1\r\n",
+		"admin Status 1\r\n" };
+	int refused = 0;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		enum pmq_decode_status st = pmq_decode_request(NULL, bad[i], strlen(bad[i]), &m,
+		                                               &used, &err);
+		refused += st == PMQ_DECODE_ERROR && err.code == 400 &&
+		           err.action == PMQ_ERR_RESYNC;
+	}
+	ok(refused == (int)(sizeof bad / sizeof bad[0]), "malformed admin lines: 400, resync");
+	struct pmq_msg e = { .cmd = PMQ_CMD_ADMIN, .admin_verb = { "drain", 5 }, .admin_ms = 2000,
+	                     .opaque = 4 };
+	size_t n = pmq_encode(buf, sizeof buf, &e);
+	ok(n == strlen("admin drain 2000 4\r\n") && memcmp(buf, "admin drain 2000 4\r\n", n) == 0,
+	   "encode admin drain");
+	e = (struct pmq_msg){ .cmd = PMQ_CMD_ADMIN, .admin_verb = { "status", 6 }, .opaque = 9 };
+	n = pmq_encode(buf, sizeof buf, &e);
+	ok(n == strlen("admin status 9\r\n") && memcmp(buf, "admin status 9\r\n", n) == 0,
+	   "encode admin status");
+}
+
 int main(void)
 {
 	test_put();
+	test_admin();
 	test_get_offset();
 	test_version_stats_quit();
 	test_transaction();
