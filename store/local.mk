@@ -5,7 +5,7 @@ noinst_LTLIBRARIES += libpmqstore.la
 libpmqstore_la_SOURCES = store/store.h store/store_priv.h \
 	store/io.h store/io.c store/record.h store/record.c \
 	store/msgid.h store/msgid.c store/files.c store/partition.c store/recover.c store/store.c \
-	store/scan.h store/scan.c store/scrub.c
+	store/scan.h store/scan.c store/scrub.c store/txlog.h store/txlog.c
 libpmqstore_la_LIBADD = $(ZLIB_LIBS)
 libpmqstore_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS)
 

@@ -3,7 +3,9 @@
 # files).
 pulsemqd_SOURCES += server/broker/broker.h server/broker/store_service.h \
 	server/broker/store_service.c server/broker/proc_store.c \
-	server/broker/proc_version.c server/broker/flush.c
+	server/broker/proc_version.c server/broker/flush.c \
+	server/broker/tx.h server/broker/tx.c server/broker/tx_commit.c \
+	server/broker/tx_log.c server/broker/tx_timer.c
 pulsemqd_LDADD += libpmqstore.la
 
 # Against the real daemon: put / get / offset, kill -9 under load, damaged

@@ -20,6 +20,7 @@
 #include "server/common/log.h"
 #include "server/broker/broker.h"
 #include "server/broker/store_service.h"
+#include "server/broker/tx.h"
 #include "server/runtime/runtime.h"
 
 /* Retention looks for expired segments this often. */
@@ -87,6 +88,8 @@ int store_service_start(const struct settings *cfg)
 	}
 	rc = proc_store_register();
 	if (rc == 0)
+		rc = tx_start(cfg, store_svc.st); /* recovers the transaction log */
+	if (rc == 0)
 		rc = proc_version_register();
 	if (rc == 0)
 		rc = runtime_every(RETENTION_TICK_MS, RT_POOL_PUT, retention_tick, NULL);
@@ -143,6 +146,7 @@ void store_service_stop(void)
 	if (!store_svc.st)
 		return;
 	flush_stop();
+	tx_stop();
 	store_close(store_svc.st);
 	store_svc.st = NULL;
 }
@@ -229,6 +233,7 @@ int store_service_figures(uint64_t v[SF_COUNT])
 	v[SF_STORE_FILE_OPENS] = s.file_opens;
 	/* fsyncs per put, in thousandths: the group commit's effect */
 	v[SF_STORE_FSYNCS_PER_1000_PUTS] = s.appends ? s.fsyncs * 1000 / s.appends : 0;
+	tx_figures(&v[SF_TX_OPEN]);
 	return 0;
 }
 

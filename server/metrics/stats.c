@@ -48,7 +48,7 @@ int stats_render(struct pmq_view item, struct sbuf *out)
 
 	if (ti == STAT_ITEM_COUNT && !config && !topics) {
 		sbuf_printf(out, "unknown stats item '%.*s': known items are none, \"\", pools, "
-		            "sessions, topics, config", (int)(item.len > 64 ? 64 : item.len), item.ptr);
+		            "sessions, transactions, topics, config", (int)(item.len > 64 ? 64 : item.len), item.ptr);
 		return 400;
 	}
 	sbuf_append(out, "STATS\r\n", 7);
