@@ -25,3 +25,15 @@ tests_integration_test_store_corrupt_SOURCES = tests/integration/test_store_corr
 tests_integration_test_store_corrupt_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_store_limits_SOURCES = tests/integration/test_store_limits.c
 tests_integration_test_store_limits_LDADD = libpmqtest.la libpmqproto.la
+
+# Transactions against the real daemon: the MetaQ transcripts byte for
+# byte, visibility, timeouts, caps, bad input; restarts and kill -9 at
+# each step of a commit.
+TX_INTEGRATION_TESTS = tests/integration/test_tx tests/integration/test_tx_crash
+check_PROGRAMS += $(TX_INTEGRATION_TESTS)
+TESTS += $(TX_INTEGRATION_TESTS)
+noinst_HEADERS += tests/integration/tx_util.h
+tests_integration_test_tx_SOURCES = tests/integration/test_tx.c
+tests_integration_test_tx_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_tx_crash_SOURCES = tests/integration/test_tx_crash.c
+tests_integration_test_tx_crash_LDADD = libpmqtest.la libpmqproto.la

@@ -572,6 +572,7 @@ int tx_start(const struct settings *cfg, struct store *st)
 
 	tx_g.cfg = cfg;
 	tx_g.st = st;
+	tx_g.crash_at = cfg->enable_debug_commands ? getenv("PULSEMQD_TX_CRASH_AT") : NULL;
 	int rc = tx_log_recover(err, sizeof err);
 	if (rc != 0) {
 		pmq_log(PMQ_LOG_ERROR, "transactions: %s", err);

@@ -113,6 +113,7 @@ struct tx_global {
 	atomic_uint_fast64_t begun, committed, rolled_back, timed_out, closed_rollbacks,
 		refused_cap;
 	bool started;
+	const char *crash_at;      /* tests' fault seam (tx_commit.c) */
 };
 
 extern struct tx_global tx_g;

@@ -19,11 +19,23 @@
 #include <config.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server/broker/tx.h"
+
+/* The fault seam of the crash tests: with enable_debug_commands on, the
+ * environment variable PULSEMQD_TX_CRASH_AT names a step of a commit at
+ * which the daemon kills itself with SIGKILL (a kill -9 at exactly that
+ * point): "before_log", "logged", "partial" (after the first partition),
+ * "appended" (before COMMITTED). */
+static void crash_point(const char *step)
+{
+	if (tx_g.crash_at && strcmp(tx_g.crash_at, step) == 0)
+		raise(SIGKILL);
+}
 
 static int log_record(struct tx *t, enum tx_rec type, char *err, size_t errlen)
 {
@@ -121,16 +133,21 @@ int tx_do_commit(struct tx *t, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	enum tx_logged before = t->logged;
+	crash_point("before_log");
 	rc = log_record(t, TXR_COMMITTING, err, errlen);
 	if (rc != 0) {
 		set_logged(t, before);
 		return rc;
 	}
+	crash_point("logged");
 	for (size_t i = 0; i < t->nbounds; i++) {
 		rc = tx_append_partition(t, t->bounds[i].p, NULL, err, errlen);
 		if (rc != 0)
 			return -EINPROGRESS; /* stays COMMITTING: recovery redoes it */
+		if (i == 0)
+			crash_point("partial");
 	}
+	crash_point("appended");
 	set_logged(t, TXL_NONE);
 	char e2[256];
 	if (tx_log_finish(t->id, TXR_COMMITTED, false, e2, sizeof e2) != 0) {

@@ -98,7 +98,7 @@ bool tx_conn_closed(struct handle h)
 static void on_close(struct handle h, void *ctx)
 {
 	(void)ctx;
-	struct closed *c = malloc(sizeof *c);
+	struct closed *c = calloc(1, sizeof *c);
 	if (!c) {
 		/* its transactions then wait for their timeout or a restart */
 		return;
