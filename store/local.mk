@@ -12,7 +12,7 @@ libpmqstore_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS)
 # Unit tests of the store (TAP), with the fault-injection seam of io.h.
 STORE_UNIT_TESTS = tests/unit/test_store_record tests/unit/test_store \
 	tests/unit/test_store_recover tests/unit/test_store_faults tests/unit/test_store_files \
-	tests/unit/test_store_create
+	tests/unit/test_store_create tests/unit/test_txlog
 check_PROGRAMS += $(STORE_UNIT_TESTS)
 TESTS += $(STORE_UNIT_TESTS)
 noinst_HEADERS += tests/unit/test_store_util.h
@@ -28,3 +28,5 @@ tests_unit_test_store_files_SOURCES = tests/unit/test_store_files.c
 tests_unit_test_store_files_LDADD = libpmqstore.la
 tests_unit_test_store_create_SOURCES = tests/unit/test_store_create.c
 tests_unit_test_store_create_LDADD = libpmqstore.la
+tests_unit_test_txlog_SOURCES = tests/unit/test_txlog.c
+tests_unit_test_txlog_LDADD = libpmqstore.la

@@ -595,6 +595,7 @@ void tx_stop(void)
 	/* Open transactions are dropped (rolled back, as a restart would);
 	 * prepared ones are in the log. */
 	pthread_mutex_lock(&tx_g.lock);
+	tx_timer_stop();
 	for (int x = 0; x < 2; x++) {
 		for (size_t i = 0; i < TX_BUCKETS; i++) {
 			struct tx **b = x ? &tx_g.xa[i] : &tx_g.local[i];
@@ -607,7 +608,6 @@ void tx_stop(void)
 	}
 	tx_g.open = tx_g.prepared = tx_g.staged_bytes = 0;
 	pthread_mutex_unlock(&tx_g.lock);
-	tx_timer_stop();
 	txlog_close(tx_g.log);
 	tx_g.log = NULL;
 	tx_g.started = false;

@@ -171,6 +171,12 @@ int tx_timer_start(void)
 
 void tx_timer_stop(void)
 {
+	/* The wheel first: destroying it touches the entries still queued,
+	 * the closed connections' and the transactions' (tx_stop frees those
+	 * after this). */
+	if (tx_g.wheel)
+		wheel_destroy(tx_g.wheel);
+	tx_g.wheel = NULL;
 	for (struct closed *c = atomic_exchange(&closed_stack, NULL), *n; c; c = n) {
 		n = c->next;
 		free(c);
@@ -182,7 +188,4 @@ void tx_timer_stop(void)
 		}
 		closed_set[i] = NULL;
 	}
-	if (tx_g.wheel)
-		wheel_destroy(tx_g.wheel);
-	tx_g.wheel = NULL;
 }

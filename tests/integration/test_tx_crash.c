@@ -181,12 +181,68 @@ static void crash_at(const char *step, bool xa, bool want_visible)
 	   topic);
 }
 
+/* The log does not grow without bound: 400 prepared-and-committed
+ * branches of 12 KB each pass the 4 MiB compaction threshold; a branch
+ * left prepared meanwhile survives the rewrites and a kill -9. */
+static void compaction(void)
+{
+	int fd = td_connect(d.port);
+	char err[256], req[256], key[128];
+	char *big = malloc(12001);
+	memset(big, 'c', 12000);
+	big[12000] = '\0';
+#define XK "XID:3:6b656570:01:cp-uq"
+	tx_xchg_s(fd, "transaction " XK " s BEGIN cp-uq 1\r\n", "result 200 0 1\r\n", "BEGIN");
+	ok(tx_put(fd, "txcomp", 0, "kept", XK, 2, NULL, err, sizeof err) > 0, "put");
+	tx_xchg_s(fd, "transaction " XK " s PREPARE cp-uq 3\r\n", "result 200 1 3\r\n0",
+	          "PREPARE the branch that stays");
+	long long before = td_stat(d.port, "transactions", "tx_log_compactions");
+	bool fine = true;
+	for (int i = 0; i < 400 && fine; i++) {
+		int code;
+		int32_t op;
+		snprintf(key, sizeof key, "XID:3:%04x:02:cp-uq", i);
+		snprintf(req, sizeof req, "transaction %s s BEGIN cp-uq 4\r\n", key);
+		fine = td_send(fd, req, strlen(req)) == 0 &&
+		       tx_read_result(fd, &code, err, sizeof err, &op) == 0 && code == 200;
+		fine = fine && tx_put(fd, "txcomp", 1, big, key, 5, NULL, err, sizeof err) > 0;
+		snprintf(req, sizeof req, "transaction %s s PREPARE cp-uq 6\r\n", key);
+		fine = fine && td_send(fd, req, strlen(req)) == 0 &&
+		       tx_read_result(fd, &code, err, sizeof err, &op) == 0 && code == 200;
+		snprintf(req, sizeof req, "transaction %s s COMMIT_TWO_PHASE cp-uq 7\r\n", key);
+		fine = fine && td_send(fd, req, strlen(req)) == 0 &&
+		       tx_read_result(fd, &code, err, sizeof err, &op) == 0 && code == 200;
+	}
+	ok(fine, "400 branches prepared and committed");
+	uint64_t end = td_now_ms() + TX_T_MS;
+	while (td_stat(d.port, "transactions", "tx_log_compactions") <= before &&
+	       td_now_ms() < end)
+		tx_quiet(fd, 20);
+	ok(td_stat(d.port, "transactions", "tx_log_compactions") > before, "the log was compacted");
+	long long bytes = td_stat(d.port, "transactions", "tx_log_bytes");
+	ok(bytes > 0 && bytes < 2 * 4 * 1048576, "it holds %lld bytes, not the ~10 MB written",
+	   bytes);
+	close(fd);
+	td_kill9(&d);
+	restart("compaction");
+	fd = td_connect(d.port);
+	tx_xchg_s(fd, "transaction null s RECOVER cp-uq 8\r\n", "result 200 23 8\r\n" XK,
+	          "the prepared branch survived the rewrites and a kill -9");
+	tx_xchg_s(fd, "transaction " XK " s COMMIT_TWO_PHASE cp-uq 9\r\n", "result 200 0 9\r\n",
+	          "commit it");
+	int64_t ids[8];
+	is(tx_read_ids(d.port, "txcomp", 0, ids, 8), 1, "its message is there once");
+	close(fd);
+	free(big);
+}
+
 int main(void)
 {
 	if (td_start(&d, settings) != 0)
 		bail_out("cannot start pulsemqd");
 	xa_recover();
 	xa_rollback();
+	compaction();
 	crash_at("before_log", false, false);
 	crash_at("before_log", true, false);
 	crash_at("logged", false, true);

@@ -107,11 +107,14 @@ static inline int tx_put_line(char *buf, size_t cap, const char *topic, int part
 static inline int64_t tx_put(int fd, const char *topic, int part, const char *body, const char *key,
                       int32_t opaque, int *code, char *err, size_t errcap)
 {
-	char buf[2048], ans[1024];
+	size_t cap = strlen(body) + strlen(key) + strlen(topic) + 128;
+	char *buf = malloc(cap), ans[1024];
 	int32_t op;
 	int c;
-	int n = tx_put_line(buf, sizeof buf, topic, part, body, key, opaque);
-	if (td_send(fd, buf, (size_t)n) != 0 || tx_read_result(fd, &c, ans, sizeof ans, &op) != 0)
+	int n = tx_put_line(buf, cap, topic, part, body, key, opaque);
+	int rc = td_send(fd, buf, (size_t)n);
+	free(buf);
+	if (rc != 0 || tx_read_result(fd, &c, ans, sizeof ans, &op) != 0)
 		return -1;
 	if (code)
 		*code = c;
