@@ -159,8 +159,8 @@ static void test_basics(struct td_conn *c, int64_t *hello_id)
 	ok(body_has(c, "The partition 5 is not valid for topic test"), "MetaQ's wording");
 	is(put(c, "bad/name", 0, "hello", -2, NULL, NULL, NULL), 400, "a bad topic name: 400");
 	rt(c, "put test 0 5 0 TX:1:1 6\r\n", "hello", 5);
-	ok(c->msg.code == 500 && body_has(c, "transactions are not supported"),
-	   "a put with a transaction key: 500, transactions not supported");
+	ok(c->msg.code == 500 && body_has(c, "Local transaction 'TX:1:1' has not been started."),
+	   "a put with the key of no transaction: 500, as MetaQ says it");
 	is(get(c, "test", 0, 25, 1000), 404, "none of the refused puts was stored");
 
 	int seen[2] = { 0 };
