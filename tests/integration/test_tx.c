@@ -369,6 +369,32 @@ static void abandoned(void)
 	is(tx_read_ids(d.port, "txab", 0, ids, 4), 0, "and nothing visible");
 }
 
+/* transaction runs on the put pool: a full one answers 503 as for a put. */
+static void busy_pool(void)
+{
+	struct td_daemon b;
+	const char *const set[] = { "put_threads=1", "put_queue_size=2",
+		                    "enable_debug_commands=yes", NULL };
+	if (td_start(&b, set) != 0)
+		bail_out("cannot start pulsemqd");
+	int fd = td_connect(b.port);
+	const char *req = "debug sleep put 1500 1\r\ndebug sleep put 1500 2\r\n"
+	                  "debug sleep put 1500 3\r\ntransaction TX:busy:1 busy BEGIN 4\r\n";
+	td_send(fd, req, strlen(req));
+	int code = 0, got = 0;
+	int32_t op = 0;
+	char body[512];
+	while (got < 4 && tx_read_result(fd, &code, body, sizeof body, &op) == 0) {
+		got++;
+		if (op == 4)
+			break;
+	}
+	ok(op == 4 && code == 503, "BEGIN on a full put pool: 503 (%d %s)", code, body);
+	close(fd);
+	td_stop(&b, 10000);
+	td_cleanup(&b);
+}
+
 int main(void)
 {
 	const char *const set[] = { "num_partitions=2", NULL };
@@ -382,6 +408,7 @@ int main(void)
 	local_rollback_close_foreign();
 	bad_input();
 	limits();
+	busy_pool();
 	abandoned();
 	is(td_stop(&d, 10000), 0, "clean stop");
 	td_cleanup(&d);
