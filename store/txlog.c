@@ -31,6 +31,7 @@ struct txlog {
 	uint64_t seq_synced;   /* every record up to this one is durable */
 	bool syncing, rewriting;
 	int failed;            /* -errno of a failed fdatasync */
+	bool cut_corrupt;      /* cut at a bad record even when good ones follow */
 	struct txlog_stats st;
 };
 
@@ -113,6 +114,22 @@ static int read_at(int fd, void *buf, size_t len, uint64_t off)
 	return (int)(got == len);
 }
 
+/* Whether a whole record with a good checksum starts at off. */
+static bool valid_at(struct txlog *l, uint64_t off, uint64_t size)
+{
+	unsigned char head[TXLOG_RECORD_HEADER];
+	if (off + TXLOG_RECORD_HEADER > size || read_at(l->fd, head, sizeof head, off) != 1)
+		return false;
+	size_t len = get32(head);
+	if (len > TXLOG_RECORD_MAX || off + TXLOG_RECORD_HEADER + len > size)
+		return false;
+	void *buf = malloc(len ? len : 1);
+	bool ok = buf && (len == 0 || read_at(l->fd, buf, len, off + TXLOG_RECORD_HEADER) == 1) &&
+	          record_crc(head[8], buf, len) == get32(head + 4);
+	free(buf);
+	return ok;
+}
+
 /* Replays from the magic on; *valid = the end of the last good record. */
 static int replay(struct txlog *l, uint64_t size, txlog_replay_fn *fn, void *ctx,
                   uint64_t *valid, char *err, size_t errlen)
@@ -141,8 +158,19 @@ static int replay(struct txlog *l, uint64_t size, txlog_replay_fn *fn, void *ctx
 		}
 		if (len && (rc = read_at(l->fd, buf, len, off + TXLOG_RECORD_HEADER)) <= 0)
 			break;
-		if (record_crc(head[8], buf, len) != get32(head + 4))
+		if (record_crc(head[8], buf, len) != get32(head + 4)) {
+			uint64_t next = off + TXLOG_RECORD_HEADER + len;
+			if (!l->cut_corrupt && valid_at(l, next, size)) {
+				/* a whole bad record with a good one after it is no torn
+				 * write: cutting would drop what follows */
+				snprintf(err, errlen, "%s: the record at offset %llu is corrupt and "
+				         "valid records follow it; refusing to cut them (move the "
+				         "file away, or start once with recovery = truncate to cut "
+				         "from there)", l->path, (unsigned long long)off);
+				rc = -EUCLEAN;
+			}
 			break;
+		}
 		rc = fn(ctx, head[8], buf, len);
 		if (rc != 0) {
 			snprintf(err, errlen, "%s: record at offset %llu does not make sense (%s)",
@@ -193,7 +221,7 @@ static int open_file(struct txlog *l, char *err, size_t errlen, uint64_t *size)
 }
 
 int txlog_open(struct txlog **out, const char *path, const struct store_io *io,
-               txlog_replay_fn *fn, void *ctx, char *err, size_t errlen)
+               bool cut_corrupt, txlog_replay_fn *fn, void *ctx, char *err, size_t errlen)
 {
 	struct txlog *l = calloc(1, sizeof *l);
 	uint64_t size = 0, valid = 0;
@@ -206,6 +234,7 @@ int txlog_open(struct txlog **out, const char *path, const struct store_io *io,
 		return -ENOMEM;
 	}
 	l->io = io ? *io : store_io_default;
+	l->cut_corrupt = cut_corrupt;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->synced_cond, NULL);
 	rc = open_file(l, err, errlen, &size);

@@ -12,7 +12,10 @@
  * Promises:
  *  - txlog_open() replays every valid record in order to the callback and
  *    cuts the file after the last one (a torn tail: a short or bad record
- *    and everything after it), reporting how many bytes were cut.
+ *    and everything after it), reporting how many bytes were cut. A whole
+ *    record with a bad checksum followed by a good one is corruption, not
+ *    a torn write: the open then fails with -EUCLEAN (unless cut_corrupt,
+ *    the store's recovery = truncate, says to cut there anyway).
  *  - txlog_append() writes (no fsync) and returns the record's sequence
  *    number; txlog_sync(seq) returns once that record is durable. Syncs
  *    are shared: while one fdatasync runs, later callers wait for the next
@@ -29,6 +32,7 @@
 #ifndef PMQ_STORE_TXLOG_H
 #define PMQ_STORE_TXLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,7 +61,7 @@ typedef int txlog_replay_fn(void *ctx, uint8_t type, const unsigned char *payloa
 /* Opens (creating) path and replays it. io NULL: the real syscalls. 0 or
  * -errno with err. */
 int txlog_open(struct txlog **out, const char *path, const struct store_io *io,
-               txlog_replay_fn *fn, void *ctx, char *err, size_t errlen);
+               bool cut_corrupt, txlog_replay_fn *fn, void *ctx, char *err, size_t errlen);
 void txlog_close(struct txlog *l);
 
 int txlog_append(struct txlog *l, uint8_t type, const void *payload, size_t len,

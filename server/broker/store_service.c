@@ -88,8 +88,6 @@ int store_service_start(const struct settings *cfg)
 	}
 	rc = proc_store_register();
 	if (rc == 0)
-		rc = tx_start(cfg, store_svc.st); /* recovers the transaction log */
-	if (rc == 0)
 		rc = proc_version_register();
 	if (rc == 0)
 		rc = runtime_every(RETENTION_TICK_MS, RT_POOL_PUT, retention_tick, NULL);
@@ -99,6 +97,10 @@ int store_service_start(const struct settings *cfg)
 		pmq_log(PMQ_LOG_ERROR, "store: cannot register the processors: %s", strerror(-rc));
 		goto fail;
 	}
+	/* recovers the transaction log (logging why it cannot) */
+	rc = tx_start(cfg, store_svc.st);
+	if (rc != 0)
+		goto fail;
 	/* Before the flush thread starts: it reads retention_last. */
 	retention_last = time(NULL);
 	rc = flush_start();
@@ -114,6 +116,7 @@ int store_service_start(const struct settings *cfg)
 	        s.max_open_files);
 	return 0;
 fail:
+	tx_stop(); /* harmless when it never started */
 	store_close(store_svc.st);
 	store_svc.st = NULL;
 	return rc;

@@ -359,7 +359,8 @@ int tx_log_recover(char *err, size_t errlen)
 	replayed = NULL;
 	replay_records = 0;
 	max_msgid = 0;
-	int rc = txlog_open(&tx_g.log, path, NULL, replay_one, NULL, err, errlen);
+	int rc = txlog_open(&tx_g.log, path, NULL, tx_g.cfg->recovery == PMQ_RECOVERY_TRUNCATE,
+	                    replay_one, NULL, err, errlen);
 	if (rc != 0) {
 		for (struct tx *t = replayed, *n; t; t = n) {
 			n = t->next;

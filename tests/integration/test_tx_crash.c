@@ -13,6 +13,8 @@
  */
 #include <config.h>
 
+#include <fcntl.h>
+
 #include "tests/integration/tx_util.h"
 
 static struct td_daemon d;
@@ -236,6 +238,52 @@ static void compaction(void)
 	free(big);
 }
 
+/* A bad record in the transaction log with good ones after it is
+ * corruption, not a torn write: the daemon refuses to start (exit 3) until
+ * told to cut (recovery = truncate). */
+static void corrupt_log(void)
+{
+	struct td_daemon c;
+	char err[256], path[700];
+	if (td_start(&c, settings) != 0)
+		bail_out("cannot start pulsemqd");
+	int fd = td_connect(c.port);
+	const char *keys[] = { "XID:2:61:01:co-uq", "XID:2:62:01:co-uq" };
+	for (int i = 0; i < 2; i++) {
+		char req[128];
+		int code;
+		int32_t op;
+		snprintf(req, sizeof req, "transaction %s s BEGIN co-uq 1\r\n", keys[i]);
+		td_send(fd, req, strlen(req));
+		tx_read_result(fd, &code, err, sizeof err, &op);
+		tx_put(fd, "txco", 0, "corrupt me", keys[i], 2, NULL, err, sizeof err);
+		snprintf(req, sizeof req, "transaction %s s PREPARE co-uq 3\r\n", keys[i]);
+		td_send(fd, req, strlen(req));
+		tx_read_result(fd, &code, err, sizeof err, &op);
+	}
+	close(fd);
+	td_kill9(&c);
+	snprintf(path, sizeof path, "%s/txlog", c.data_dir);
+	int lf = open(path, O_RDWR);
+	char b = 0;
+	off_t at = 8 + 9 + 20; /* inside the first record's payload */
+	ok(lf >= 0 && pread(lf, &b, 1, at) == 1, "read a byte of the first record");
+	b ^= 0x55;
+	ok(pwrite(lf, &b, 1, at) == 1, "flipped it");
+	close(lf);
+	int started = td_restart(&c, settings);
+	ok(started != 0 && c.exit_status == 3,
+	   "the daemon refuses to start: exit status 3 (got %d)", c.exit_status);
+	const char *const cut[] = { "num_partitions=2", "recovery=truncate", NULL };
+	ok(td_restart(&c, cut) == 0, "with recovery = truncate it starts");
+	fd = td_connect(c.port);
+	tx_xchg_s(fd, "transaction null s RECOVER co-uq 4\r\n", "result 200 0 4\r\n",
+	          "the cut branches are gone");
+	close(fd);
+	td_stop(&c, 10000);
+	td_cleanup(&c);
+}
+
 int main(void)
 {
 	if (td_start(&d, settings) != 0)
@@ -243,6 +291,7 @@ int main(void)
 	xa_recover();
 	xa_rollback();
 	compaction();
+	corrupt_log();
 	crash_at("before_log", false, false);
 	crash_at("before_log", true, false);
 	crash_at("logged", false, true);

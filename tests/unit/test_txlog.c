@@ -35,7 +35,7 @@ static struct txlog *open_log(void)
 	struct txlog *l = NULL;
 	char err[STORE_ERR_BYTES];
 	nseen = 0;
-	if (txlog_open(&l, path, NULL, collect, NULL, err, sizeof err) != 0)
+	if (txlog_open(&l, path, NULL, false, collect, NULL, err, sizeof err) != 0)
 		diag("open: %s", err);
 	return l;
 }
@@ -76,6 +76,7 @@ int main(void)
 		bail_out("mkdtemp");
 	snprintf(path, sizeof path, "%s/txlog", dir);
 
+	char err[STORE_ERR_BYTES];
 	struct txlog *l = open_log();
 	ok(l && nseen == 0, "a new log opens empty");
 	is(file_size(), TXLOG_MAGIC_BYTES, "holding only its magic");
@@ -105,7 +106,7 @@ int main(void)
 	append(l, 4, "four", true);
 	txlog_close(l);
 
-	/* a flipped byte in the second record: it and all after it are cut */
+	/* a flipped byte in the second record, two good ones after it */
 	fd = open(path, O_RDWR);
 	char b;
 	off_t second = TXLOG_MAGIC_BYTES + TXLOG_RECORD_HEADER + 3 + TXLOG_RECORD_HEADER;
@@ -113,11 +114,14 @@ int main(void)
 	b ^= 0x40;
 	ok(pwrite(fd, &b, 1, second) == 1, "flipped it");
 	close(fd);
-	l = open_log();
-	ok(l && nseen == 1 && !strcmp(seen[0], "1:one"), "bad checksum: only the first survives");
+	l = NULL;
+	ok(txlog_open(&l, path, NULL, false, collect, NULL, err, sizeof err) == -EUCLEAN,
+	   "a bad record with good ones after it: the open refuses (%s)", err);
+	nseen = 0;
+	ok(txlog_open(&l, path, NULL, true, collect, NULL, err, sizeof err) == 0 && nseen == 1 &&
+	   !strcmp(seen[0], "1:one"), "told to cut: only the first survives");
 
 	/* rewrite: only what the callback emits */
-	char err[STORE_ERR_BYTES];
 	ok(txlog_rewrite(l, emit_two, NULL, err, sizeof err) == 0, "rewrite");
 	append(l, 9, "after", true);
 	txlog_get_stats(l, &st);
@@ -135,7 +139,8 @@ int main(void)
 	struct store_io io = store_io_default;
 	io.fsync = failing_fsync;
 	struct txlog *f = NULL;
-	ok(txlog_open(&f, path, &io, collect, NULL, err, sizeof err) == 0, "open with a bad disk");
+	ok(txlog_open(&f, path, &io, false, collect, NULL, err, sizeof err) == 0,
+	   "open with a bad disk");
 	uint64_t seq;
 	ok(txlog_append(f, 1, "x", 1, &seq, err, sizeof err) == 0, "append is written");
 	ok(txlog_sync(f, seq, err, sizeof err) == -EROFS, "its sync fails: %s", err);
@@ -147,7 +152,7 @@ int main(void)
 	ok(write(fd, "NOTALOG!xxxx", 12) == 12, "overwrote the file");
 	close(fd);
 	l = NULL;
-	ok(txlog_open(&l, path, NULL, collect, NULL, err, sizeof err) == -EUCLEAN,
+	ok(txlog_open(&l, path, NULL, false, collect, NULL, err, sizeof err) == -EUCLEAN,
 	   "a file without the magic is refused: %s", err);
 	unlink(path);
 	rmdir(dir);
