@@ -22,3 +22,9 @@ bench_rtt_bench_LDADD = libpmqproto.la
 EXTRA_DIST += bench/version_bench.sh
 # ab_rtt.sh: two builds of pulsemqd measured in turns (before/after a change).
 EXTRA_DIST += bench/ab_rtt.sh
+
+# tx_bench: committed transactions/s (10 puts each) beside plain durable
+# puts, 50 connections, flush_mode=sync; fsyncs per committed transaction.
+noinst_PROGRAMS += bench/tx_bench
+bench_tx_bench_SOURCES = bench/tx_bench.c
+bench_tx_bench_LDADD = libpmqtest.la libpmqproto.la

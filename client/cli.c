@@ -72,6 +72,9 @@ static void usage(FILE *f)
 	      "  ctl status|online|offline|drain SECONDS\n"
 	      "                                the daemon's availability, over its admin socket\n"
 	      "                                (-S PATH, default " CLI_CTL_DEFAULT_SOCKET ")\n"
+	      "  tx list [QUALIFIER]           prepared XA branches (RECOVER), all or of one\n"
+	      "                                unique qualifier\n"
+	      "  tx commit KEY | tx rollback KEY  finish a prepared XA branch by its key\n"
 	      "exit status: 0 success, 1 broker error (code printed), 2 usage or connection error,\n"
 	      "             3 get received a bad record (checksum mismatch, undecodable)\n",
 	      f);
@@ -618,6 +621,49 @@ static int cluster_route_get(struct cli *c)
 	return EXIT_BROKER;
 }
 
+/* An operator's tool after a transaction manager is lost: list the
+ * prepared XA branches, commit or roll one back by its key. */
+static int cmd_tx(struct cli *c)
+{
+	struct pulsemq_error err;
+	if (c->argc >= 2 && !strcmp(c->argv[1], "list") && c->argc <= 3) {
+		struct pulsemq_reply r;
+		int rc = pulsemq_tx_recover(c->conn, c->argc == 3 ? c->argv[2] : NULL, &r, &err);
+		if (rc != 0) {
+			pulsemq_reply_free(&r);
+			return fail(c, "tx list", rc, &err);
+		}
+		if (c->json)
+			printf("{\"status\": 200, \"prepared\": [");
+		bool first = true;
+		char *save = NULL;
+		for (char *k = strtok_r(r.body, "\r\n", &save); k; k = strtok_r(NULL, "\r\n", &save)) {
+			if (!c->json) {
+				puts(k);
+				continue;
+			}
+			printf("%s", first ? "" : ", ");
+			json_string(stdout, k, strlen(k));
+			first = false;
+		}
+		if (c->json)
+			printf("]}\n");
+		pulsemq_reply_free(&r);
+		return 0;
+	}
+	bool commit = c->argc == 3 && !strcmp(c->argv[1], "commit");
+	if (!commit && !(c->argc == 3 && !strcmp(c->argv[1], "rollback")))
+		return usage_error("tx takes list [QUALIFIER], commit KEY or rollback KEY");
+	int rc = pulsemq_tx_finish(c->conn, c->argv[2], commit, &err);
+	if (rc != 0)
+		return fail(c, commit ? "tx commit" : "tx rollback", rc, &err);
+	if (c->json)
+		printf("{\"status\": 200}\n");
+	else
+		printf("%s %s\n", commit ? "committed" : "rolled back", c->argv[2]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = { .host = PULSEMQ_DEFAULT_HOST, .port = PULSEMQ_DEFAULT_PORT,
@@ -638,6 +684,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "put", cmd_put }, { "get", cmd_get }, { "offset", cmd_offset },
 		{ "stats", cmd_stats }, { "version", cmd_version }, { "ping", cmd_ping },
+		{ "tx", cmd_tx },
 	};
 	int (*run)(struct cli *) = NULL;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

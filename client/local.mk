@@ -7,7 +7,8 @@ lib_LTLIBRARIES += libpulsemq.la
 include_HEADERS += client/pulsemq.h
 noinst_HEADERS += client/conn.h client/conn_priv.h client/backoff.h client/bench_hist.h
 CLIENT_LIB_SOURCES = client/conn.c client/opaque.c client/wire.c \
-	client/request.c client/blocking.c client/msgset.c client/discover.c client/cluster.c
+	client/request.c client/blocking.c client/msgset.c client/discover.c client/cluster.c \
+	client/tx.c
 libpulsemq_la_SOURCES = $(CLIENT_LIB_SOURCES)
 libpulsemq_la_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
 libpulsemq_la_LIBADD = libpmqproto.la $(ZK_LIBS)
@@ -47,7 +48,7 @@ pulsemq_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
 
 # Against the real daemon: the library, the CLI, the bench.
 CLIENT_INTEGRATION_TESTS = tests/integration/test_client tests/integration/test_cli \
-	tests/integration/test_bench
+	tests/integration/test_bench tests/integration/test_tx_client
 check_PROGRAMS += $(CLIENT_INTEGRATION_TESTS)
 TESTS += $(CLIENT_INTEGRATION_TESTS)
 noinst_HEADERS += tests/integration/test_cli_run.h
@@ -55,6 +56,8 @@ tests_integration_test_client_SOURCES = tests/integration/test_client.c
 tests_integration_test_client_LDADD = libpulsemq.la libpmqtest.la libpmqproto.la
 tests_integration_test_cli_SOURCES = tests/integration/test_cli.c
 tests_integration_test_cli_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_tx_client_SOURCES = tests/integration/test_tx_client.c
+tests_integration_test_tx_client_LDADD = libpulsemq.la libpmqtest.la libpmqproto.la
 tests_integration_test_bench_SOURCES = tests/integration/test_bench.c
 tests_integration_test_bench_LDADD = libpmqtest.la libpmqproto.la
 

@@ -271,6 +271,42 @@ int pulsemq_stats(struct pulsemq_conn *c, const char *item,
  * The connection does not reconnect afterwards. */
 int pulsemq_quit(struct pulsemq_conn *c);
 
+/* ---- transactions (blocking) --------------------------------------------
+ *
+ * Local transactions, as MetaQ's transactional producer: begin, puts with
+ * the transaction's key (answered with offset -1: nothing is visible until
+ * commit), then commit (every message appears at once) or rollback. A
+ * local transaction belongs to its connection: closing it, or a reconnect,
+ * rolls it back on the broker. The broker's errors come back as for any
+ * call (status 500, the text in err).
+ */
+#define PULSEMQ_TX_KEY_BYTES 128
+struct pulsemq_tx {
+	char session[64];              /* pulsemq-<pid>-<n>: MetaQ's session id */
+	char key[PULSEMQ_TX_KEY_BYTES]; /* TX:<session>:1 */
+};
+/* BEGIN; timeout_s > 0 rolls it back on the broker after that many
+ * seconds (clamped to the broker's max_tx_timeout_s), 0 = never. */
+int pulsemq_tx_begin(struct pulsemq_conn *c, struct pulsemq_tx *tx, int32_t timeout_s,
+                     struct pulsemq_error *err);
+/* A put inside tx: partition must be >= 0 (the broker picks none inside a
+ * transaction). res->offset is -1. */
+int pulsemq_tx_put(struct pulsemq_conn *c, const struct pulsemq_tx *tx, const char *topic,
+                   int32_t partition, const void *data, size_t len, int32_t flag,
+                   struct pulsemq_put_result *res, struct pulsemq_error *err);
+int pulsemq_tx_commit(struct pulsemq_conn *c, const struct pulsemq_tx *tx,
+                      struct pulsemq_error *err);
+int pulsemq_tx_rollback(struct pulsemq_conn *c, const struct pulsemq_tx *tx,
+                        struct pulsemq_error *err);
+/* XA recovery for operators: the keys of the prepared branches of unique
+ * qualifier uq (NULL: every one), joined by \r\n in reply->body. */
+int pulsemq_tx_recover(struct pulsemq_conn *c, const char *uq, struct pulsemq_reply *reply,
+                       struct pulsemq_error *err);
+/* Commits (COMMIT_TWO_PHASE) or rolls back the prepared XA branch key,
+ * from any connection. */
+int pulsemq_tx_finish(struct pulsemq_conn *c, const char *key, bool commit,
+                      struct pulsemq_error *err);
+
 /* MetaQ's checksum: CRC-32 (IEEE) masked with 0x7FFFFFFF. */
 int32_t pulsemq_checksum(const void *data, size_t len);
 

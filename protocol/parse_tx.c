@@ -30,19 +30,17 @@ static bool next_field(struct pmq_view *rest, struct pmq_view *field)
 	return true;
 }
 
-/* TX:<session>:<n>: the session may itself hold ':', so <n> follows the
- * last one. */
+/* TX:<session>:<n>, exactly three ':' fields as MetaQ's LocalTransactionId
+ * splits it, with <n> read by Integer.parseInt: an int32. */
 static bool local_key_valid(struct pmq_view rest)
 {
-	size_t i = rest.len;
+	const char *colon = memchr(rest.ptr, ':', rest.len);
 
-	while (i > 0 && rest.ptr[i - 1] != ':')
-		i--;
-	if (i < 2) /* no ':' or an empty session */
+	if (colon == NULL || colon == rest.ptr) /* no ':' or an empty session */
 		return false;
-	struct pmq_view n = { rest.ptr + i, rest.len - i };
-	int64_t x;
-	return codec_parse_i64(n, INT64_MIN, INT64_MAX, &x) == CODEC_NUM_OK;
+	struct pmq_view n = { colon + 1, rest.len - (size_t)(colon + 1 - rest.ptr) };
+	int32_t x;
+	return memchr(n.ptr, ':', n.len) == NULL && codec_parse_i32(n, &x) == CODEC_NUM_OK;
 }
 
 /* XID:<formatId>:<hex gtrid>:<hex bqual>:<uq>; bqual may be empty (XA
@@ -104,7 +102,9 @@ int codec_parse_transaction(const struct codec_tokens *t, struct pmq_msg *m,
 
 	if (codec_count(t, "transaction", 5, 7, err))
 		return -1;
-	if (!codec_txkey_valid(t->v[1])) {
+	/* `null`: MetaQ's NullTransactionId, the key RECOVER (and FORGET) send */
+	bool null_key = t->v[1].len == 4 && memcmp(t->v[1].ptr, "null", 4) == 0;
+	if (!null_key && !codec_txkey_valid(t->v[1])) {
 		codec_quote(t->v[1], q, sizeof(q));
 		return codec_fail(err, "invalid transaction key '%s'", q);
 	}

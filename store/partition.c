@@ -370,6 +370,112 @@ out_unlock:
 	return rc;
 }
 
+static int batch_build(const struct store_batch_msg *msgs, size_t n, unsigned char **out,
+                       size_t *total, char *err, size_t errlen)
+{
+	size_t t = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (msgs[i].len > STORE_RECORD_MAX_PAYLOAD ||
+		    t + STORE_RECORD_HEADER + msgs[i].len > (size_t)INT32_MAX) {
+			snprintf(err, errlen, "a batch of %zu messages is too big to append", n);
+			return -EMSGSIZE;
+		}
+		t += STORE_RECORD_HEADER + msgs[i].len;
+	}
+	unsigned char *buf = malloc(t ? t : 1);
+	if (!buf) {
+		snprintf(err, errlen, "out of memory for a %zu-byte batch", t);
+		return -ENOMEM;
+	}
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		store_record_header(buf + off, msgs[i].msgid, msgs[i].flag, msgs[i].payload,
+		                    msgs[i].len);
+		if (msgs[i].len)
+			memcpy(buf + off + STORE_RECORD_HEADER, msgs[i].payload, msgs[i].len);
+		off += STORE_RECORD_HEADER + msgs[i].len;
+	}
+	*out = buf;
+	*total = t;
+	return 0;
+}
+
+int store_partition_append_batch(struct store_partition *p,
+                                 const struct store_batch_msg *msgs, size_t n,
+                                 struct store_append *out, char *err, size_t errlen)
+{
+	unsigned char *rec;
+	size_t total;
+	int rc = batch_build(msgs, n, &rec, &total, err, errlen);
+	if (rc != 0) {
+		atomic_fetch_add(&p->st->append_errors, 1);
+		return rc;
+	}
+	pthread_mutex_lock(&p->lock);
+	if (p->failed) {
+		rc = -EROFS;
+		snprintf(err, errlen, "partition %s-%d refuses writes since a flush failed (%s); "
+		         "check the disk and restart the broker", p->topic, p->id,
+		         strerror(-p->failed));
+		goto out_unlock;
+	}
+	struct store_segment *s = p->segs[p->nsegs - 1];
+	if (s->size > 0 && s->size + (int64_t)total > p->segment_bytes) {
+		rc = do_roll(p, err, errlen);
+		if (rc != 0)
+			goto out_unlock;
+		s = p->segs[p->nsegs - 1];
+	}
+	int fd = segment_pin(s, err, errlen);
+	if (fd < 0) {
+		rc = fd;
+		goto out_unlock;
+	}
+	rc = do_reserve(p, s, fd, (int64_t)total);
+	if (rc != 0) {
+		store_errf(err, errlen, -rc, "no space for a %zu-byte batch in %s/%s", total,
+		           p->dir, s->name);
+		goto out_unpin;
+	}
+	out->msgid = n ? msgs[0].msgid : 0;
+	out->offset = p->written_end;
+	out->end = p->written_end + (int64_t)total;
+	rc = write_all(p->st, fd, rec, total, (off_t)s->size);
+	if (rc != 0) {
+		store_errf(err, errlen, -rc, "write to %s/%s failed", p->dir, s->name);
+		if (ftruncate(fd, (off_t)s->size) == 0)
+			s->reserved = s->size;
+		goto out_unpin;
+	}
+	s->size += (int64_t)total;
+	if (s->reserved < s->size)
+		s->reserved = s->size;
+	p->written_end += (int64_t)total;
+	p->unflushed += n;
+	p->appended += n;
+	p->last_append_ms = store_wall_ms();
+	atomic_fetch_add(&p->st->appends, n);
+	atomic_fetch_add(&p->st->append_bytes, total);
+out_unpin:
+	segment_unpin(s);
+out_unlock:
+	pthread_mutex_unlock(&p->lock);
+	if (rc != 0)
+		atomic_fetch_add(&p->st->append_errors, 1);
+	free(rec);
+	return rc;
+}
+
+int64_t store_next_msgid(struct store *st)
+{
+	return msgid_next(&st->ids, msgid_now_ms());
+}
+
+void store_seed_msgid(struct store *st, int64_t id)
+{
+	msgid_seed(&st->ids, id);
+}
+
 /* Segments a flush has to sync are those written since the last one; rolls
  * sync the full segment, so this is one or two. */
 #define FLUSH_MAX_SEGS 8

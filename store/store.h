@@ -183,6 +183,32 @@ int store_partition_append(struct store_partition *p, int32_t flag,
                            const void *payload, size_t len,
                            struct store_append *out, char *err, size_t errlen);
 
+/* A message of a batch, with the id it was given earlier (a transaction's
+ * put gets its id when it is staged, store_next_msgid()). */
+struct store_batch_msg {
+	int64_t msgid;
+	int32_t flag;
+	const void *payload;
+	size_t len;
+};
+
+/*
+ * Appends n records with their given ids as one write under one hold of
+ * the append lock, all into one segment (rolled first when they would pass
+ * segment_bytes): no other append lands between them and a flush makes
+ * either all of them readable or none (a transaction's commit). out gets
+ * the first record's offset and the last one's end. Same errors as
+ * store_partition_append(); on failure nothing was appended.
+ */
+int store_partition_append_batch(struct store_partition *p,
+                                 const struct store_batch_msg *msgs, size_t n,
+                                 struct store_append *out, char *err, size_t errlen);
+
+/* A fresh message id (as appends take them), and a floor under every id
+ * given from now on (ids found in a transaction log at start-up). */
+int64_t store_next_msgid(struct store *st);
+void store_seed_msgid(struct store *st, int64_t id);
+
 /*
  * Makes everything appended so far durable (fsync of each segment written
  * since the last flush) and advances the readable end. One flush at a time

@@ -5,7 +5,9 @@ pulsemqd_SOURCES += server/broker/broker.h server/broker/store_service.h \
 	server/broker/store_service.c server/broker/proc_store.c \
 	server/broker/proc_version.c server/broker/flush.c \
 	server/broker/availability.h server/broker/availability.c \
-	server/broker/registry.h server/broker/registry.c server/broker/registry_zk.c
+	server/broker/registry.h server/broker/registry.c server/broker/registry_zk.c \
+	server/broker/tx.h server/broker/tx.c server/broker/tx_commit.c \
+	server/broker/tx_log.c server/broker/tx_timer.c
 pulsemqd_LDADD += libpmqstore.la $(ZK_LIBS)
 pulsemqd_CFLAGS += $(ZK_CFLAGS)
 
@@ -35,3 +37,15 @@ noinst_HEADERS += tests/integration/zk_util.h
 tests_integration_test_registry_SOURCES = tests/integration/test_registry.c
 tests_integration_test_registry_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
 tests_integration_test_registry_LDADD = libpmqtest.la libpmqproto.la $(ZK_LIBS)
+
+# Transactions against the real daemon: the MetaQ transcripts byte for
+# byte, visibility, timeouts, caps, bad input; restarts and kill -9 at
+# each step of a commit.
+TX_INTEGRATION_TESTS = tests/integration/test_tx tests/integration/test_tx_crash
+check_PROGRAMS += $(TX_INTEGRATION_TESTS)
+TESTS += $(TX_INTEGRATION_TESTS)
+noinst_HEADERS += tests/integration/tx_util.h
+tests_integration_test_tx_SOURCES = tests/integration/test_tx.c
+tests_integration_test_tx_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_tx_crash_SOURCES = tests/integration/test_tx_crash.c
+tests_integration_test_tx_crash_LDADD = libpmqtest.la libpmqproto.la

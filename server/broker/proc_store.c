@@ -1,6 +1,8 @@
 /*
  * proc_store.c - the put, get, offset and transaction processors. They run
- * on pool workers: the put pool appends, the get pool preads. A put in
+ * on pool workers: the put pool appends, the get pool preads. A put with a
+ * transaction key is checked here like any other (CRC included) and then
+ * staged by tx.c; the transaction processor is tx.c's. A put in
  * flush_mode = sync is answered by the flush thread once its bytes are
  * durable (flush.c); everything else is answered here.
  */
@@ -17,6 +19,7 @@
 #include "server/common/log.h"
 #include "server/broker/availability.h"
 #include "server/broker/store_service.h"
+#include "server/broker/tx.h"
 #include "store/record.h"
 
 /* Longest reply body of a put: "<int64> <int32> <int64>". */
@@ -87,12 +90,8 @@ static void proc_put(struct request *req, void *ctx)
 
 	if (availability_put_refused(req))
 		return; /* offline: answered 403, not a failed put */
-	if (m->txkey.ptr) {
-		request_reply_resultf(req, 500, "transactions are not supported by this broker: "
-		                      "the message with transaction key %.*s was not stored",
-		                      (int)m->txkey.len, m->txkey.ptr);
+	if (m->txkey.ptr && !tx_put_admit(req))
 		goto failed;
-	}
 	const struct settings_topic *tc = settings_find_topic(cfg, tn, m->topic.len);
 	if (!tc && !cfg->auto_create_topics) {
 		request_reply_resultf(req, 500, "The topic `%.*s` is not accepted by this broker: "
@@ -126,6 +125,10 @@ static void proc_put(struct request *req, void *ctx)
 	if (rc != 0) {
 		reply_not_created(req, tn, tl, part, rc, err);
 		goto failed;
+	}
+	if (m->txkey.ptr) {
+		tx_put(req, p); /* staged until its transaction commits */
+		return;
 	}
 	rc = store_partition_append(p, m->flag, m->body.ptr, m->body.len, &a, err, sizeof err);
 	if (rc != 0) {
@@ -255,12 +258,6 @@ static void proc_offset(struct request *req, void *ctx)
 	request_reply_resultf(req, 200, "%" PRId64, v);
 }
 
-static void proc_transaction(struct request *req, void *ctx)
-{
-	(void)ctx;
-	request_reply_resultf(req, 500, "transactions are not supported by this broker");
-}
-
 int proc_store_register(void)
 {
 	int rc = processor_register(PMQ_CMD_PUT, proc_put, NULL);
@@ -268,7 +265,5 @@ int proc_store_register(void)
 		rc = processor_register(PMQ_CMD_GET, proc_get, NULL);
 	if (rc == 0)
 		rc = processor_register(PMQ_CMD_OFFSET, proc_offset, NULL);
-	if (rc == 0)
-		rc = processor_register(PMQ_CMD_TRANSACTION, proc_transaction, NULL);
 	return rc;
 }

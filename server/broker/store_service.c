@@ -20,6 +20,7 @@
 #include "server/common/log.h"
 #include "server/broker/broker.h"
 #include "server/broker/store_service.h"
+#include "server/broker/tx.h"
 #include "server/runtime/runtime.h"
 
 /* Retention looks for expired segments this often. */
@@ -96,6 +97,10 @@ int store_service_start(const struct settings *cfg)
 		pmq_log(PMQ_LOG_ERROR, "store: cannot register the processors: %s", strerror(-rc));
 		goto fail;
 	}
+	/* recovers the transaction log (logging why it cannot) */
+	rc = tx_start(cfg, store_svc.st);
+	if (rc != 0)
+		goto fail;
 	/* Before the flush thread starts: it reads retention_last. */
 	retention_last = time(NULL);
 	rc = flush_start();
@@ -111,6 +116,7 @@ int store_service_start(const struct settings *cfg)
 	        s.max_open_files);
 	return 0;
 fail:
+	tx_stop(); /* harmless when it never started */
 	store_close(store_svc.st);
 	store_svc.st = NULL;
 	return rc;
@@ -143,6 +149,7 @@ void store_service_stop(void)
 	if (!store_svc.st)
 		return;
 	flush_stop();
+	tx_stop();
 	store_close(store_svc.st);
 	store_svc.st = NULL;
 }
@@ -229,6 +236,7 @@ int store_service_figures(uint64_t v[SF_COUNT])
 	v[SF_STORE_FILE_OPENS] = s.file_opens;
 	/* fsyncs per put, in thousandths: the group commit's effect */
 	v[SF_STORE_FSYNCS_PER_1000_PUTS] = s.appends ? s.fsyncs * 1000 / s.appends : 0;
+	tx_figures(&v[SF_TX_OPEN]);
 	return 0;
 }
 

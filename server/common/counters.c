@@ -38,7 +38,8 @@ const struct stat_figure_info stat_figures[FIG_COUNT] = {
 
 const char *stat_item_name(enum stat_item item)
 {
-	static const char *const names[STAT_ITEM_COUNT] = { "", "pools", "sessions" };
+	static const char *const names[STAT_ITEM_COUNT] = { "", "pools", "sessions",
+	                                                        "transactions" };
 	return (unsigned)item < STAT_ITEM_COUNT ? names[item] : "?";
 }
 

@@ -52,7 +52,7 @@ const char *close_reason_name(enum close_reason r);
  * X(id, item, dim, kind, unit, key, prom, plabel, help)
  *   id     FIG_<id> (and ST_<id> / SF_<id> in the runtime's / store's rows)
  *   item   the `stats` item that lists it: SYSTEM (none or ""), POOLS,
- *          SESSIONS
+ *          SESSIONS, TRANSACTIONS
  *   dim    NONE, or one figure per COMMAND (key cmd_<name>, label
  *          command=), per close REASON (key sessions_closed_<name>, label
  *          reason=), per POOL (key <pool>_<key>, label pool=), per IO
@@ -202,7 +202,41 @@ const char *close_reason_name(enum close_reason r);
 	  "pulsemq_store_segments_deleted_total", "", "Segments deleted by retention.") \
 	X(STORE_FSYNCS_PER_1000_PUTS, SYSTEM, NONE, GAUGE, "", "store_fsyncs_per_1000_puts", \
 	  "pulsemq_store_fsyncs_per_1000_puts", "", \
-	  "fsync calls per 1000 puts since start (group-commit efficiency).")
+	  "fsync calls per 1000 puts since start (group-commit efficiency).") \
+	/* `stats transactions` (server/broker/tx.c fills them): SF_TX_OPEN \
+	 * must stay the first of these rows, tx_figures() indexes from it. */ \
+	X(TX_OPEN, TRANSACTIONS, NONE, GAUGE, "", "tx_open", "pulsemq_transactions_open", "", \
+	  "Transactions open now (local and XA, prepared included).") \
+	X(TX_PREPARED, TRANSACTIONS, NONE, GAUGE, "", "tx_prepared", \
+	  "pulsemq_transactions_prepared", "", "XA branches prepared, awaiting commit or rollback.") \
+	X(TX_STAGED_BYTES, TRANSACTIONS, NONE, GAUGE, "bytes", "tx_staged_bytes", \
+	  "pulsemq_transactions_staged_bytes", "", \
+	  "Message bytes held by open transactions (bounded by max_tx_staged_bytes).") \
+	X(TX_BEGUN, TRANSACTIONS, NONE, COUNTER, "", "tx_begun", "pulsemq_transactions_begun_total", \
+	  "", "Transactions begun.") \
+	X(TX_COMMITTED, TRANSACTIONS, NONE, COUNTER, "", "tx_committed", \
+	  "pulsemq_transactions_committed_total", "", \
+	  "Transactions committed (XA read-only prepares included).") \
+	X(TX_ROLLED_BACK, TRANSACTIONS, NONE, COUNTER, "", "tx_rolled_back", \
+	  "pulsemq_transactions_rolled_back_total", "", \
+	  "Transactions rolled back (by request, timeout, closed connection or failure).") \
+	X(TX_TIMED_OUT, TRANSACTIONS, NONE, COUNTER, "", "tx_timed_out", \
+	  "pulsemq_transactions_timed_out_total", "", \
+	  "Unprepared transactions rolled back by their TIMEOUT.") \
+	X(TX_CLOSED_ROLLBACKS, TRANSACTIONS, NONE, COUNTER, "", "tx_closed_rollbacks", \
+	  "pulsemq_transactions_closed_rollbacks_total", "", \
+	  "Local transactions rolled back because their connection closed.") \
+	X(TX_REFUSED_CAP, TRANSACTIONS, NONE, COUNTER, "", "tx_refused_cap", \
+	  "pulsemq_transactions_refused_total", "", \
+	  "BEGINs and puts answered 503 by max_open_transactions or max_tx_staged_bytes.") \
+	X(TX_LOG_BYTES, TRANSACTIONS, NONE, GAUGE, "bytes", "tx_log_bytes", \
+	  "pulsemq_transactions_log_bytes", "", "Size of the transaction log file now.") \
+	X(TX_LOG_FSYNCS, TRANSACTIONS, NONE, COUNTER, "", "tx_log_fsyncs", \
+	  "pulsemq_transactions_log_fsyncs_total", "", \
+	  "fdatasync calls on the transaction log (shared by concurrent prepares and commits).") \
+	X(TX_LOG_COMPACTIONS, TRANSACTIONS, NONE, COUNTER, "", "tx_log_compactions", \
+	  "pulsemq_transactions_log_compactions_total", "", \
+	  "Rewrites of the transaction log down to what is live.")
 
 /* Per executor pool (`stats pools`), from pool_read_stats(). */
 #define PMQ_STATS_POOL(X) \
@@ -273,7 +307,8 @@ enum stat_figure {
 	FIG_COUNT
 };
 
-enum stat_item { STAT_ITEM_SYSTEM, STAT_ITEM_POOLS, STAT_ITEM_SESSIONS, STAT_ITEM_COUNT };
+enum stat_item { STAT_ITEM_SYSTEM, STAT_ITEM_POOLS, STAT_ITEM_SESSIONS, STAT_ITEM_TRANSACTIONS,
+	STAT_ITEM_COUNT };
 enum stat_dim { STAT_DIM_NONE, STAT_DIM_COMMAND, STAT_DIM_REASON, STAT_DIM_POOL, STAT_DIM_IO };
 enum stat_kind { STAT_COUNTER, STAT_GAUGE, STAT_TEXT };
 /* Where a row's live value comes from. */

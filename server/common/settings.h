@@ -76,6 +76,10 @@ struct settings {
 	int32_t retention_hours;
 	bool update_consumer_offsets;
 	enum pmq_recovery recovery;
+	/* transactions (server/broker/tx.h) */
+	int32_t max_tx_timeout_s;       /* a BEGIN's TIMEOUT is clamped to this */
+	int32_t max_open_transactions;  /* BEGIN past it: 503 */
+	int64_t max_tx_staged_bytes;    /* a put past it: 503 */
 
 	/* process */
 	char log_level[16];

@@ -128,6 +128,12 @@ static const struct config_key keys[] = {
 	/* refuse by default: records after a bad one may have been
 	 * acknowledged, and only the operator may decide to drop them. */
 	ENUM("recovery", recovery, enum pmq_recovery, "refuse", recovery_modes, "a bad record followed by valid ones at start-up: refuse to start, or truncate there (the cut bytes are saved beside the segment)"),
+	/* transactions: MetaQ's maxTxTimeoutInSeconds is 60; the caps keep
+	 * clients that never finish from filling memory (staged messages are
+	 * held in memory until commit). */
+	I32("max_tx_timeout_s", max_tx_timeout_s, "60", 1, 86400, "a transaction's TIMEOUT (seconds, sent with BEGIN) is clamped to this; an unprepared transaction past it is rolled back"),
+	I32("max_open_transactions", max_open_transactions, "10000", 1, 10000000, "open transactions at most (local and XA, prepared included); a BEGIN past it is answered 503"),
+	SIZE("max_tx_staged_bytes", max_tx_staged_bytes, "256M", 1, 16 * GiB, "message bytes all open transactions may hold until commit; a transactional put past it is answered 503"),
 	/* process */
 	CHOICE("log_level", log_level, "info", log_levels, "least severe level logged (-v: debug)"),
 	STR("log_file", log_file, "", 0, "log to this file, or 'syslog'; empty: stderr in the foreground, syslog with -d"),

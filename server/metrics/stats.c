@@ -39,16 +39,25 @@ static enum stat_item table_item(struct pmq_view v)
 	return STAT_ITEM_COUNT;
 }
 
+/* Names every item, the table's first: a typo must not look like an
+ * empty listing. */
+static void unknown_item(struct pmq_view item, struct sbuf *out)
+{
+	sbuf_printf(out, "unknown stats item '%.*s': known items are none, \"\"",
+	            (int)(item.len > 64 ? 64 : item.len), item.ptr);
+	for (int i = STAT_ITEM_SYSTEM + 1; i < STAT_ITEM_COUNT; i++)
+		sbuf_printf(out, ", %s", stat_item_name((enum stat_item)i));
+	sbuf_printf(out, ", topics, config");
+}
+
 int stats_render(struct pmq_view item, struct sbuf *out)
 {
 	enum stat_item ti = table_item(item);
 	bool config = ti == STAT_ITEM_COUNT && item_is(item, "config");
-
 	bool topics = ti == STAT_ITEM_COUNT && item_is(item, "topics");
 
 	if (ti == STAT_ITEM_COUNT && !config && !topics) {
-		sbuf_printf(out, "unknown stats item '%.*s': known items are none, \"\", pools, "
-		            "sessions, topics, config", (int)(item.len > 64 ? 64 : item.len), item.ptr);
+		unknown_item(item, out);
 		return 400;
 	}
 	sbuf_append(out, "STATS\r\n", 7);

@@ -20,22 +20,28 @@ struct close_msg {
 };
 
 /* Written at start-up only, before the IO threads exist. */
-static void (*close_hook)(struct handle h, void *ctx);
-static void *close_hook_ctx;
+static struct {
+	void (*fn)(struct handle h, void *ctx);
+	void *ctx;
+} close_hooks[RT_CLOSE_HOOKS_MAX];
+static unsigned nclose_hooks;
 
 int runtime_on_close(void (*fn)(struct handle h, void *ctx), void *ctx)
 {
-	if (close_hook)
-		return -EEXIST;
-	close_hook = fn;
-	close_hook_ctx = ctx;
+	if (!fn)
+		return -EINVAL;
+	if (nclose_hooks == RT_CLOSE_HOOKS_MAX)
+		return -ENOSPC;
+	close_hooks[nclose_hooks].fn = fn;
+	close_hooks[nclose_hooks].ctx = ctx;
+	nclose_hooks++;
 	return 0;
 }
 
 void push_session_closed(const struct session *s)
 {
-	if (close_hook)
-		close_hook(s->h, close_hook_ctx);
+	for (unsigned i = 0; i < nclose_hooks; i++)
+		close_hooks[i].fn(s->h, close_hooks[i].ctx);
 }
 
 /* Posts m to h's IO thread while the runtime takes mail; false (m not

@@ -274,6 +274,13 @@ void request_reply_resultf(struct request *req, int code,
 	request_reply_result(req, code, text, n);
 }
 
+void request_reply_none(struct request *req)
+{
+	struct reply_to to = reply_to_of(req);
+	/* an empty answer: the IO thread counts it done and writes nothing */
+	reply_done(req, to, reply_buf(req, 0, NULL, 0));
+}
+
 void request_reply_value(struct request *req, const void *data, size_t len)
 {
 	struct reply_to to = reply_to_of(req);

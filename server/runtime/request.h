@@ -45,6 +45,10 @@ void request_reply_result(struct request *req, int code,
 void request_reply_resultf(struct request *req, int code,
                            const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* No answer at all (MetaQ never answers a transaction END): the request
+ * is done and freed, its session's in-flight count comes back, and
+ * nothing is written. */
+void request_reply_none(struct request *req);
 /* `value LEN OPAQUE` + data (copied; data may be freed on return). */
 void request_reply_value(struct request *req, const void *data, size_t len);
 

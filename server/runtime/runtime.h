@@ -70,7 +70,10 @@ int runtime_debug_target(const char *target, void (*fn)(int32_t ms));
 
 /* A session closes (any reason): fn runs on its IO thread as it is freed,
  * once per session. It must be quick and must not block (no disk, no
- * waiting on a pool or a contended lock): defer real work. One hook. */
+ * waiting on a pool or a contended lock): defer real work. Up to
+ * RT_CLOSE_HOOKS_MAX hooks (transactions, client registrations, ...), run
+ * in the order registered, before runtime_start(). */
+#define RT_CLOSE_HOOKS_MAX 4
 int runtime_on_close(void (*fn)(struct handle h, void *ctx), void *ctx);
 
 /* Any thread: bytes for session h that answer no request (e.g. a notify

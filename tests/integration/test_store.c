@@ -182,9 +182,8 @@ static void test_basics(struct td_conn *c, int64_t *hello_id)
 	               "bad request: invalid topic name"),
 	   "a bad topic name: 400");
 	ok(td_exchange(c, "put test 0 %B 0 TX:1:1 6\r\n", "hello", "result 500 %B 6\r\n",
-	               "transactions are not supported by this broker: the message with "
-	               "transaction key TX:1:1 was not stored"),
-	   "a put with a transaction key: 500, transactions not supported");
+	               "Local transaction 'TX:1:1' has not been started."),
+	   "a put with the key of no transaction: 500, as MetaQ says it");
 	ok(td_exchange(c, "get test grp 0 25 1000 3\r\n", "result 404 %B 3\r\n",
 	               "The broker offset[25] is not above the requested offset[25]: "
 	               "no more messages yet"), "none of the refused puts was stored");

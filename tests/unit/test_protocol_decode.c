@@ -98,6 +98,13 @@ static void test_transaction(void)
 	   view_is(m.session_id, "sess-1") && m.tx_type == PMQ_TX_BEGIN &&
 	   !m.has_tx_timeout && m.unique_qualifier.ptr == NULL && m.opaque == 3,
 	   "transaction 5: fields");
+	/* the MetaQ client's RECOVER sends the key `null` */
+	ok(req(S("transaction null 192.0.2.2-1-1 RECOVER XAMessageProducer-vm -5\r\n")),
+	   "transaction null RECOVER UQ");
+	ok(view_is(m.txkey, "null") && m.tx_type == PMQ_TX_RECOVER &&
+	   view_is(m.unique_qualifier, "XAMessageProducer-vm") && m.opaque == -5,
+	   "null key: fields");
+	ok(req(S("transaction TX:s:2147483647 s BEGIN 1\r\n")), "local key, INT32_MAX counter");
 	ok(req(S("transaction TX:s:1 s COMMIT_ONE_PHASE 30 4\r\n")), "transaction, 6 tokens, timeout");
 	ok(m.has_tx_timeout && m.tx_timeout == 30 && m.unique_qualifier.ptr == NULL &&
 	   m.tx_type == PMQ_TX_COMMIT_ONE_PHASE, "transaction 6: timeout");

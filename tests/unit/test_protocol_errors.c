@@ -120,6 +120,13 @@ static const struct bad requests[] = {
 	ROW("transaction TX:a:1 a begin 1\r\n", RESYNC, 0, 1, "unknown transaction type 'begin'"),
 	ROW("transaction TY:a:1 a BEGIN 1\r\n", RESYNC, 0, 1, "invalid transaction key 'TY:a:1'"),
 	ROW("transaction TX:a:x a BEGIN 1\r\n", RESYNC, 0, 1, "invalid transaction key 'TX:a:x'"),
+	/* MetaQ reads a local key's counter with Integer.parseInt and splits
+	 * the key into exactly three fields */
+	ROW("transaction TX:a:2147483648 a BEGIN 1\r\n", RESYNC, 0, 1,
+	    "invalid transaction key 'TX:a:2147483648'"),
+	ROW("transaction TX:a:b:1 a BEGIN 1\r\n", RESYNC, 0, 1,
+	    "invalid transaction key 'TX:a:b:1'"),
+	ROW("transaction Null a RECOVER 1\r\n", RESYNC, 0, 1, "invalid transaction key 'Null'"),
 	ROW("transaction TX::1 a BEGIN 1\r\n", RESYNC, 0, 1, "invalid transaction key 'TX::1'"),
 	ROW("transaction TX:a a BEGIN 1\r\n", RESYNC, 0, 1, "invalid transaction key 'TX:a'"),
 	ROW("transaction XID:1:zz:00:q a BEGIN 1\r\n", RESYNC, 0, 1,

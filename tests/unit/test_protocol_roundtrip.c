@@ -90,8 +90,9 @@ static void test_built(void)
 		.flag = INT32_MIN, .checksum = 0, .opaque = INT32_MIN, .body = V("x\r\ny") };
 	ok(round_trip(false, &m), "put, checksum 0, no txkey");
 	m.checksum = -1;
-	m.txkey = V("TX:a:b:-1");
-	ok(round_trip(false, &m), "put, txkey only (session with ':')");
+	/* MetaQ's LocalTransactionId: exactly three ':' fields, an int32 last */
+	m.txkey = V("TX:a.b-1:-2147483648");
+	ok(round_trip(false, &m), "put, txkey only (INT32_MIN counter)");
 	m.checksum = pmq_checksum("x\r\ny", 4);
 	ok(round_trip(false, &m), "put, checksum and txkey");
 	m = (struct pmq_msg){ .cmd = PMQ_CMD_GET, .topic = V("t"), .group = V("g"),
