@@ -16,7 +16,7 @@ pool/|pool/ actors/
 store/|store/
 server/common/|server/common/ protocol/
 server/runtime/|server/runtime/ server/common/ protocol/ actors/ pool/
-server/broker/|server/broker/ server/common/ store/ protocol/ actors/clock.h server/runtime/request.h server/runtime/runtime.h
+server/broker/|server/broker/ server/common/ store/ protocol/ actors/clock.h actors/wheel.h server/runtime/request.h server/runtime/runtime.h
 server/metrics/|server/metrics/ server/common/ server/runtime/runtime.h server/runtime/request.h server/broker/broker.h protocol/ actors/clock.h pool/pool.h pool/hist.h
 server/daemon/|server/ store/ protocol/ actors/ pool/
 client/|client/ protocol/

@@ -12,6 +12,9 @@
  *   proc_store.c     the put, get, offset, transaction processors
  *   proc_version.c   version, on the heartbeat pool
  *   flush.c          the flush thread and group commit hand-over
+ *   clients.c        registration through heartbeats, groups, notify,
+ *                    `members`, `stats clients|groups` (clients.h)
+ *   offsets.c        committed offsets: commit, committed, their log
  *   (all three share store_service.h, private to the wing)
  *
  * main() calls store_service_start() after the config is loaded and before
@@ -27,6 +30,7 @@
 #include <stdint.h>
 
 #include "server/common/counters.h"
+#include "server/common/sbuf.h"
 #include "server/common/settings.h"
 
 /* 0, or -errno with the reason already logged. */
@@ -62,5 +66,10 @@ void store_service_commit_progress(bool *waiting, uint64_t *finished);
 /* `debug sleep flush MS`: the next group commit stops for ms before its
  * fsync, as a hung disk would. */
 void store_service_debug_stall(int32_t ms);
+
+/* `stats clients` and `stats groups` (protocol.md), capped at
+ * stats_max_lines then `more N`. Any thread (the heartbeat pool). */
+void broker_clients_render(struct sbuf *b);
+void broker_groups_render(struct sbuf *b);
 
 #endif

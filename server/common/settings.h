@@ -77,6 +77,12 @@ struct settings {
 	bool update_consumer_offsets;
 	enum pmq_recovery recovery;
 
+	/* client registration, groups, committed offsets (doc/registration.md) */
+	int32_t client_expire_ms;    /* a registration lapses this long after its heartbeat */
+	int32_t notify_coalesce_ms;  /* at most one notify per group this often */
+	int32_t offset_retention_ms; /* offsets of a memberless group kept this long */
+	int32_t stats_max_lines;     /* `stats clients` / `stats groups` lines at most */
+
 	/* process */
 	char log_level[16];
 	char log_file[1024];        /* "" = stderr in the foreground, syslog daemonised */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "server/metrics/stats.h"
+#include "server/broker/broker.h"
 #include "server/metrics/stats_topics.h"
 
 static void (*config_source)(struct sbuf *out);
@@ -45,10 +46,13 @@ int stats_render(struct pmq_view item, struct sbuf *out)
 	bool config = ti == STAT_ITEM_COUNT && item_is(item, "config");
 
 	bool topics = ti == STAT_ITEM_COUNT && item_is(item, "topics");
+	bool clients = ti == STAT_ITEM_COUNT && item_is(item, "clients");
+	bool groups = ti == STAT_ITEM_COUNT && item_is(item, "groups");
 
-	if (ti == STAT_ITEM_COUNT && !config && !topics) {
+	if (ti == STAT_ITEM_COUNT && !config && !topics && !clients && !groups) {
 		sbuf_printf(out, "unknown stats item '%.*s': known items are none, \"\", pools, "
-		            "sessions, topics, config", (int)(item.len > 64 ? 64 : item.len), item.ptr);
+		            "sessions, topics, clients, groups, config",
+		            (int)(item.len > 64 ? 64 : item.len), item.ptr);
 		return 400;
 	}
 	sbuf_append(out, "STATS\r\n", 7);
@@ -57,6 +61,10 @@ int stats_render(struct pmq_view item, struct sbuf *out)
 			config_source(out);
 	} else if (topics) {
 		stats_topics_render(out);
+	} else if (clients) {
+		broker_clients_render(out);
+	} else if (groups) {
+		broker_groups_render(out);
 	} else {
 		struct stats_live live;
 		stats_write_item(out, ti, stats_live_read(&live));
