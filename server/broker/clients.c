@@ -721,8 +721,11 @@ static int reg_parse(struct pmq_view body, struct reg_plan *p, char *err, size_t
 
 	p->n = 0;
 	pmq_reg_begin(&it, body);
-	while ((rc = pmq_reg_next(&it, &p->l[p->n], err, cap)) == 1) {
-		const struct pmq_reg_line *l = &p->l[p->n];
+	struct pmq_reg_line line;
+
+	/* the iterator refuses line 65 itself: p->l never overflows */
+	while ((rc = pmq_reg_next(&it, &line, err, cap)) == 1) {
+		const struct pmq_reg_line *l = &line;
 		for (unsigned i = 0; i < p->n; i++)
 			if (p->l[i].kind == l->kind && view_eq(p->l[i].group, l->group.ptr, l->group.len)) {
 				snprintf(err, cap, "line %u: %s group %.*s repeated (line %u)", l->lineno,
@@ -730,7 +733,7 @@ static int reg_parse(struct pmq_view body, struct reg_plan *p, char *err, size_t
 				         (int)l->group.len, l->group.ptr, p->l[i].lineno);
 				return -1;
 			}
-		p->n++;
+		p->l[p->n++] = line;
 	}
 	return rc;
 }

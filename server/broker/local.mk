@@ -24,3 +24,16 @@ tests_integration_test_store_corrupt_SOURCES = tests/integration/test_store_corr
 tests_integration_test_store_corrupt_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_store_limits_SOURCES = tests/integration/test_store_limits.c
 tests_integration_test_store_limits_LDADD = libpmqtest.la libpmqproto.la
+
+# Client registration, groups, notify and committed offsets (issue 12).
+REG_INTEGRATION_TESTS = tests/integration/test_registration tests/integration/test_groups_notify \
+	tests/integration/test_offsets
+check_PROGRAMS += $(REG_INTEGRATION_TESTS)
+TESTS += $(REG_INTEGRATION_TESTS)
+noinst_HEADERS += tests/integration/reg_util.h
+tests_integration_test_registration_SOURCES = tests/integration/test_registration.c
+tests_integration_test_registration_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_groups_notify_SOURCES = tests/integration/test_groups_notify.c
+tests_integration_test_groups_notify_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_offsets_SOURCES = tests/integration/test_offsets.c
+tests_integration_test_offsets_LDADD = libpmqtest.la libpmqproto.la
