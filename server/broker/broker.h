@@ -72,4 +72,13 @@ void store_service_debug_stall(int32_t ms);
 void broker_clients_render(struct sbuf *b);
 void broker_groups_render(struct sbuf *b);
 
+/* For /metrics, at most stats_max_lines calls each, under the tables'
+ * locks (fn must only format): every consumer group with its member
+ * count, and every committed (group, topic, partition) with the log end
+ * (-1 when the partition is gone) and the lag in bytes. */
+void broker_groups_each(void (*fn)(const char *group, size_t members, void *ctx), void *ctx);
+void broker_lag_each(void (*fn)(const char *group, const char *topic, int32_t partition,
+                                int64_t committed, int64_t end, int64_t lag, void *ctx),
+                     void *ctx);
+
 #endif

@@ -1105,6 +1105,22 @@ void broker_groups_render(struct sbuf *b)
 		sbuf_printf(b, "more %" PRIu64 "\r\n", more);
 }
 
+void broker_groups_each(void (*fn)(const char *group, size_t members, void *ctx), void *ctx)
+{
+	unsigned room = (unsigned)cl.cfg->stats_max_lines;
+
+	pthread_mutex_lock(&cl.lock);
+	for (size_t i = 0; i < cl.groups.nb; i++)
+		for (struct cl_hnode *n = cl.groups.b[i]; n && room; n = n->next) {
+			const struct cl_group *g = (const struct cl_group *)n;
+			if (g->kind != CL_CONSUMER)
+				continue;
+			fn(g->name, g->ncids, ctx);
+			room--;
+		}
+	pthread_mutex_unlock(&cl.lock);
+}
+
 bool clients_group_has_members(const char *group, size_t len)
 {
 	pthread_mutex_lock(&cl.lock);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "actors/clock.h"
+#include "server/broker/broker.h"
 #include "server/broker/clients.h"
 #include "server/broker/store_service.h"
 #include "server/common/log.h"
@@ -547,6 +548,24 @@ void offsets_render(struct sbuf *b, unsigned *room, uint64_t *more)
 	}
 	pthread_mutex_unlock(&off.lock);
 	free(v);
+}
+
+void broker_lag_each(void (*fn)(const char *group, const char *topic, int32_t partition,
+                                int64_t committed, int64_t end, int64_t lag, void *ctx),
+                     void *ctx)
+{
+	unsigned room = (unsigned)off.cfg->stats_max_lines;
+
+	pthread_mutex_lock(&off.lock);
+	for (size_t i = 0; i < off.nb; i++)
+		for (struct off_entry *e = off.b[i]; e && room; e = e->next, room--) {
+			struct pmq_msg m = { .topic = { e->topic, e->tlen }, .partition = e->partition };
+			int64_t end = -1;
+			partition_end(&m, &end);
+			fn(e->group, e->topic, e->partition, e->offset, end,
+			   end > e->offset ? end - e->offset : 0, ctx);
+		}
+	pthread_mutex_unlock(&off.lock);
 }
 
 void offsets_figures(uint64_t v[SF_COUNT])
