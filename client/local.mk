@@ -7,7 +7,7 @@ lib_LTLIBRARIES += libpulsemq.la
 include_HEADERS += client/pulsemq.h
 noinst_HEADERS += client/conn.h client/conn_priv.h client/backoff.h client/bench_hist.h
 CLIENT_LIB_SOURCES = client/conn.c client/opaque.c client/wire.c \
-	client/request.c client/blocking.c client/msgset.c
+	client/request.c client/blocking.c client/msgset.c client/register.c client/consumer.c
 libpulsemq_la_SOURCES = $(CLIENT_LIB_SOURCES)
 libpulsemq_la_LIBADD = libpmqproto.la
 libpulsemq_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^pulsemq_'
