@@ -17,12 +17,15 @@ pkgconfig_DATA = client/libpulsemq.pc
 EXTRA_DIST += client/libpulsemq.pc.in
 
 # Unit tests: the histogram, message-set decoding, backoff.
-CLIENT_UNIT_TESTS = tests/unit/test_client_hist tests/unit/test_client_msgset
+CLIENT_UNIT_TESTS = tests/unit/test_client_hist tests/unit/test_client_msgset \
+	tests/unit/test_client_assign
 check_PROGRAMS += $(CLIENT_UNIT_TESTS)
 TESTS += $(CLIENT_UNIT_TESTS)
 tests_unit_test_client_hist_SOURCES = tests/unit/test_client_hist.c client/bench_hist.c
 tests_unit_test_client_msgset_SOURCES = tests/unit/test_client_msgset.c
 tests_unit_test_client_msgset_LDADD = libpulsemq.la libpmqproto.la
+tests_unit_test_client_assign_SOURCES = tests/unit/test_client_assign.c
+tests_unit_test_client_assign_LDADD = libpulsemq.la libpmqproto.la
 
 # The load generator: one epoll loop per thread over libpulsemq's
 # pipelined API (or raw line-protocol sockets for peers).
@@ -46,7 +49,7 @@ pulsemq_CFLAGS = $(AM_CFLAGS)
 
 # Against the real daemon: the library, the CLI, the bench.
 CLIENT_INTEGRATION_TESTS = tests/integration/test_client tests/integration/test_cli \
-	tests/integration/test_bench
+	tests/integration/test_bench tests/integration/test_client_groups
 check_PROGRAMS += $(CLIENT_INTEGRATION_TESTS)
 TESTS += $(CLIENT_INTEGRATION_TESTS)
 noinst_HEADERS += tests/integration/test_cli_run.h
@@ -54,6 +57,8 @@ tests_integration_test_client_SOURCES = tests/integration/test_client.c
 tests_integration_test_client_LDADD = libpulsemq.la libpmqtest.la libpmqproto.la
 tests_integration_test_cli_SOURCES = tests/integration/test_cli.c
 tests_integration_test_cli_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_client_groups_SOURCES = tests/integration/test_client_groups.c
+tests_integration_test_client_groups_LDADD = libpulsemq.la libpmqtest.la libpmqproto.la
 tests_integration_test_bench_SOURCES = tests/integration/test_bench.c
 tests_integration_test_bench_LDADD = libpmqtest.la libpmqproto.la
 
