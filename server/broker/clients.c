@@ -1131,7 +1131,9 @@ bool clients_group_has_members(const char *group, size_t len)
 
 void clients_figures(uint64_t v[SF_COUNT])
 {
-	v[SF_REG_CLIENTS] = cl.client_ids.n; /* a word-sized read; a snapshot */
+	pthread_mutex_lock(&cl.lock);
+	v[SF_REG_CLIENTS] = cl.client_ids.n;
+	pthread_mutex_unlock(&cl.lock);
 	v[SF_REG_SESSIONS] = atomic_load(&cl.nsessions);
 	v[SF_REG_PRODUCER_GROUPS] = atomic_load(&cl.ngroups[CL_PRODUCER]);
 	v[SF_REG_CONSUMER_GROUPS] = atomic_load(&cl.ngroups[CL_CONSUMER]);

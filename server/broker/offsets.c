@@ -571,7 +571,9 @@ void broker_lag_each(void (*fn)(const char *group, const char *topic, int32_t pa
 void offsets_figures(uint64_t v[SF_COUNT])
 {
 	v[SF_OFFSETS_COMMITS] = atomic_load(&off.commits);
-	v[SF_OFFSETS_STORED] = off.n; /* a word-sized read; a snapshot */
+	pthread_mutex_lock(&off.lock);
+	v[SF_OFFSETS_STORED] = off.n;
+	pthread_mutex_unlock(&off.lock);
 	v[SF_OFFSETS_EXPIRED] = atomic_load(&off.expired);
 	v[SF_OFFSETS_FSYNCS] = atomic_load(&off.fsyncs);
 }
