@@ -4,7 +4,8 @@
 pulsemqd_SOURCES += server/broker/broker.h server/broker/store_service.h \
 	server/broker/store_service.c server/broker/proc_store.c \
 	server/broker/proc_version.c server/broker/flush.c \
-	server/broker/clients.h server/broker/clients.c server/broker/offsets.c
+	server/broker/clients.h server/broker/clients_priv.h server/broker/clients.c \
+	server/broker/clients_table.c server/broker/clients_list.c server/broker/offsets.c
 pulsemqd_LDADD += libpmqstore.la
 
 # Against the real daemon: put / get / offset, kill -9 under load, damaged
