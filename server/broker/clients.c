@@ -1,8 +1,7 @@
 /*
  * clients.c - client registration through heartbeats (doc/registration.md):
- * `heartbeat` and `members` on the heartbeat pool, the tick that advances
- * the expiry and notify wheel (runtime_every on the same pool), start and
- * stop. The tables are clients_table.c's; the listings clients_list.c's.
+ * `heartbeat` and `members` on the heartbeat pool, the thread that advances
+ * the expiry and notify wheel, start and stop. The tables are clients_table.c's; the listings clients_list.c's.
  */
 #include <config.h>
 
@@ -11,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "actors/clock.h"
 #include "server/broker/broker.h"
@@ -301,16 +301,68 @@ static void proc_members(struct request *req, void *ctx)
 	sbuf_free(&b);
 }
 
-static void tick(void *ctx)
+/* The wheel's own thread: ticks every CL_TICK_MS while the wheel holds an
+ * entry (a registered session, a pending notify), sleeps while it is
+ * empty. Not a pool task: it never waits behind heartbeats, and it leaves
+ * the heartbeat pool's figures to requests. Pushes and closes go out
+ * after the lock, like answers from the flush thread, and stop being
+ * delivered once the runtime stops. */
+static void *wheel_main(void *arg)
 {
-	struct cl_out o = { 0 };
+	struct timespec at;
 
-	(void)ctx;
-	uint64_t now = cl_lock(&o);
-	cls.tick_out = &o; /* fired entries add their pushes and closes here */
-	wheel_advance(cls.wheel, now);
-	cls.tick_out = NULL;
-	cl_unlock(&o);
+	(void)arg;
+	pthread_mutex_lock(&cls.lock);
+	while (!cls.stopping) {
+		if (wheel_count(cls.wheel) == 0) {
+			pthread_cond_wait(&cls.wheel_cv, &cls.lock);
+		} else {
+			clock_gettime(CLOCK_MONOTONIC, &at);
+			at.tv_nsec += CL_TICK_MS * 1000000L;
+			if (at.tv_nsec >= 1000000000L) {
+				at.tv_sec++;
+				at.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&cls.wheel_cv, &cls.lock, &at);
+		}
+		if (cls.stopping)
+			break;
+		struct cl_out o = { 0 };
+		uint64_t now = clock_now_ms();
+		cl_drain_closed(&o, now);
+		cls.tick_out = &o; /* fired entries add their pushes and closes here */
+		wheel_advance(cls.wheel, now);
+		cls.tick_out = NULL;
+		cl_unlock(&o);
+		pthread_mutex_lock(&cls.lock);
+	}
+	pthread_mutex_unlock(&cls.lock);
+	return NULL;
+}
+
+static int wheel_thread_start(void)
+{
+	pthread_condattr_t ca;
+	int rc = pthread_condattr_init(&ca);
+
+	if (rc == 0)
+		rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&cls.wheel_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc == 0)
+		rc = pthread_create(&cls.wheel_thread, NULL, wheel_main, NULL);
+	return -rc;
+}
+
+static void wheel_thread_stop(void)
+{
+	pthread_mutex_lock(&cls.lock);
+	cls.stopping = true;
+	pthread_cond_signal(&cls.wheel_cv);
+	pthread_mutex_unlock(&cls.lock);
+	pthread_join(cls.wheel_thread, NULL);
+	pthread_cond_destroy(&cls.wheel_cv);
 }
 
 /* ---- life ------------------------------------------------------------------------ */
@@ -328,7 +380,7 @@ int clients_start(const struct settings *cfg)
 	if (rc == 0)
 		rc = runtime_on_close(cl_on_close, NULL);
 	if (rc == 0)
-		rc = runtime_every(CL_TICK_MS, RT_POOL_HEARTBEAT, tick, NULL);
+		rc = wheel_thread_start();
 	if (rc != 0) {
 		pmq_log(PMQ_LOG_ERROR, "clients: cannot start: %s", strerror(rc < 0 ? -rc : rc));
 		return rc < 0 ? rc : -rc;
@@ -344,6 +396,7 @@ void clients_stop(void)
 
 	if (!cls.started)
 		return;
+	wheel_thread_stop();
 	cl_drain_closed(&o, clock_now_ms());
 	for (size_t i = 0; i < cls.sessions.nb; i++)
 		while (cls.sessions.b[i]) {

@@ -126,7 +126,9 @@ struct cl_state {
 	atomic_uint_fast64_t expired, notifies, registrations, refreshes, refused;
 	atomic_uint_fast64_t nsessions, ngroups[2];
 	struct cl_out *tick_out; /* during wheel_advance: where fired entries add work */
-	bool started;
+	pthread_cond_t wheel_cv; /* the wheel thread sleeps on it while the wheel is empty */
+	pthread_t wheel_thread;
+	bool stopping, started;
 };
 
 /* The daemon's one registration table (clients_table.c). */
@@ -165,6 +167,8 @@ void cl_group_settle(struct cl_group *g, struct cl_out *o, uint64_t now);
  * now. cl_unlock releases it, then sends o's pushes and closes. */
 uint64_t cl_lock(struct cl_out *o);
 void cl_unlock(struct cl_out *o);
+/* wheel_schedule(), waking the wheel thread when the wheel was empty. */
+void cl_wheel_arm(struct wheel_entry *e, uint64_t deadline_ms);
 /* The runtime's close hook (IO thread, never waits). */
 void cl_on_close(struct handle h, void *ctx);
 /* Under the lock: the closes queued by cl_on_close. */

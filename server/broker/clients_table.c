@@ -210,7 +210,7 @@ static void notify_due(struct cl_group *g, struct cl_out *o, uint64_t now)
 	g->notify_pending = true;
 	g->notify_we.fire = notify_fire;
 	g->notify_we.arg = NULL;
-	wheel_schedule(cls.wheel, &g->notify_we, g->last_notify_ms + window);
+	cl_wheel_arm(&g->notify_we, g->last_notify_ms + window);
 }
 
 /* ---- groups: members and topics -------------------------------------------- */
@@ -509,17 +509,32 @@ static void expire_fire(struct wheel_entry *e, void *arg)
 void cl_session_touch(struct cl_session *s, uint64_t now)
 {
 	s->last_hb_ms = now;
-	wheel_schedule(cls.wheel, &s->expire_we, now + (uint64_t)cls.cfg->client_expire_ms);
+	cl_wheel_arm(&s->expire_we, now + (uint64_t)cls.cfg->client_expire_ms);
 }
 
 /* ---- the close hook ----------------------------------------------------------- */
 
-/* IO thread: must not wait. A lock-free push; the heartbeat pool drains. */
+void cl_wheel_arm(struct wheel_entry *e, uint64_t deadline_ms)
+{
+	bool was_empty = wheel_count(cls.wheel) == 0;
+
+	wheel_schedule(cls.wheel, e, deadline_ms);
+	if (was_empty)
+		pthread_cond_signal(&cls.wheel_cv);
+}
+
+/* IO thread: must not wait. A lock-free push, drained by the wheel thread
+ * (which ticks while any session is registered) and by every heartbeat.
+ * With no registered session there is nothing to unregister: MetaQ
+ * clients' closes queue nothing. */
 void cl_on_close(struct handle h, void *ctx)
 {
-	struct cl_closed *c = malloc(sizeof(*c));
+	struct cl_closed *c;
 
 	(void)ctx;
+	if (atomic_load_explicit(&cls.nsessions, memory_order_relaxed) == 0)
+		return; /* nobody registered (one in flight lapses by expiry) */
+	c = malloc(sizeof(*c));
 	if (!c)
 		return; /* the registration then lapses by expiry */
 	c->h = h;

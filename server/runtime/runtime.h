@@ -60,7 +60,7 @@ enum rt_pool { RT_POOL_GET, RT_POOL_PUT, RT_POOL_HEARTBEAT, RT_POOL_COUNT };
  * submits fn as a task to pool, at most one run in flight; a full pool
  * skips that period. The timer only times and posts; fn runs on a worker.
  * At most RT_PERIODIC_MAX, registered before runtime_start(). */
-#define RT_PERIODIC_MAX 8
+#define RT_PERIODIC_MAX 4
 int runtime_every(uint32_t period_ms, enum rt_pool pool, void (*fn)(void *ctx), void *ctx);
 
 /* `debug sleep TARGET MS` for a target the runtime does not own (e.g.
