@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,11 +189,32 @@ void cl_group_line(struct sbuf *b, const struct cl_group *g, bool with_name)
 	}
 }
 
-/* Reused per heartbeat worker: a refresh allocates nothing once warm. */
+/* Reused per heartbeat worker: a refresh allocates nothing once warm.
+ * Freed when its worker exits (the key's destructor). */
 static __thread struct sbuf answer;
+static __thread bool answer_keyed;
+static pthread_key_t answer_key;
+static pthread_once_t answer_once = PTHREAD_ONCE_INIT;
+
+static void answer_free(void *p)
+{
+	sbuf_free(p);
+}
+
+static void answer_key_make(void)
+{
+	if (pthread_key_create(&answer_key, answer_free) != 0)
+		pmq_log(PMQ_LOG_WARN, "clients: no thread key: heartbeat answer buffers are "
+		        "not freed at exit");
+}
 
 static void answer_groups(const struct cl_session *s)
 {
+	if (!answer_keyed) {
+		pthread_once(&answer_once, answer_key_make);
+		pthread_setspecific(answer_key, &answer);
+		answer_keyed = true;
+	}
 	answer.len = 0;
 	answer.failed = false;
 	for (unsigned i = 0; i < s->nm; i++)
