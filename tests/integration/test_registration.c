@@ -228,6 +228,42 @@ static void test_expiry(int port)
 	reg_close(&q);
 }
 
+/* Both listings stop after stats_max_lines with `more N`. */
+static void test_capped(void)
+{
+	static const char *const capped[] = { "stats_max_lines=2", NULL };
+	struct td_daemon d;
+	struct reg_conn r[4], q;
+	char id[16], buf[2048];
+	int registered = 0;
+
+	if (td_start(&d, capped) != 0)
+		bail_out("pulsemqd did not start");
+	for (int i = 0; i < 4; i++) {
+		reg_open(&r[i], d.port);
+		snprintf(id, sizeof id, "cap-%d", i);
+		registered += reg_heartbeat(&r[i], id, i % 2 ? "consumer g1 t\n" : "consumer g2 t\n",
+		                            1) == 200;
+	}
+	is(registered, 4, "4 sessions registered");
+	reg_open(&q, d.port);
+	stats_item(&q, "clients", buf, sizeof buf);
+	ok(strstr(buf, "cap-0 ") && strstr(buf, "cap-1 ") && !strstr(buf, "cap-2 ") &&
+	   has_line(buf, "more 2"), "stats clients: 2 lines, then more 2");
+	is(reg_request(&q, "commit t g1 0 0 3\r\n"), 404, "(no partition t-0 yet)");
+	is(reg_request(&q, "put t 0 1 0 4\r\nx"), 200, "a put creates t-0");
+	is(reg_request(&q, "commit t g1 0 0 5\r\n"), 200, "a commit of g1");
+	stats_item(&q, "groups", buf, sizeof buf);
+	ok(strstr(buf, "g1 kind=consumer members=2") && strstr(buf, "g2 kind=consumer members=2") &&
+	   !strstr(buf, "committed=") && has_line(buf, "more 1"),
+	   "stats groups: 2 lines, then more 1 (the committed line)");
+	for (int i = 0; i < 4; i++)
+		reg_close(&r[i]);
+	reg_close(&q);
+	is(td_stop(&d, REG_T_MS), 0, "capped daemon stops cleanly");
+	td_cleanup(&d);
+}
+
 int main(void)
 {
 	struct td_daemon d;
@@ -239,5 +275,6 @@ int main(void)
 	test_expiry(d.port);
 	is(td_stop(&d, REG_T_MS), 0, "clean stop");
 	td_cleanup(&d);
+	test_capped();
 	return done_testing();
 }
