@@ -41,6 +41,8 @@ struct cli {
 	int32_t max_size;
 	int32_t flag;
 	int count;
+	bool group_set;
+	long long limit;            /* consume -n: stop after this many; 0 = follow */
 	const char *argv[8];
 	int argc;
 	struct pulsemq_conn *conn;
@@ -75,6 +77,10 @@ static void usage(FILE *f)
 	      "  tx list [QUALIFIER]           prepared XA branches (RECOVER), all or of one\n"
 	      "                                unique qualifier\n"
 	      "  tx commit KEY | tx rollback KEY  finish a prepared XA branch by its key\n"
+	      "  consume -g GROUP TOPIC [-n N] follow TOPIC as a member of consumer group GROUP,\n"
+	      "                                committing as it goes (-n: stop after N messages)\n"
+	      "  groups                        groups: members, generation, lag per partition\n"
+	      "  clients                       registered client sessions\n"
 	      "exit status: 0 success, 1 broker error (code printed), 2 usage or connection error,\n"
 	      "             3 get received a bad record (checksum mismatch, undecodable)\n",
 	      f);
@@ -184,9 +190,15 @@ static int parse_args(struct cli *c, int argc, char **argv)
 		} else if (!strcmp(a, "-S") || !strcmp(a, "--admin-socket")) {
 			takes = true;
 			c->admin_socket = val;
-		} else if (!strcmp(a, "--group")) {
+		} else if (!strcmp(a, "--group") || !strcmp(a, "-g")) {
 			takes = true;
 			c->group = val;
+			c->group_set = true;
+		} else if (!strcmp(a, "-n")) {
+			takes = true;
+			if (val && parse_i64(val, 1, INT64_MAX, &v) < 0)
+				return usage_error("bad message count '%s'", val);
+			c->limit = v;
 		} else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
 			takes = true;
 			c->file = val;
@@ -462,6 +474,96 @@ static int cmd_stats(struct cli *c)
 	return 0;
 }
 
+/* `stats ITEM`'s lines as they are (groups, clients). */
+static int print_listing(struct cli *c, const char *item)
+{
+	struct pulsemq_reply reply;
+	struct pulsemq_error err;
+
+	if (need_args(c, 0, 0) < 0)
+		return EXIT_USAGE;
+	int rc = pulsemq_stats(c->conn, item, &reply, &err);
+	if (rc != 0) {
+		pulsemq_reply_free(&reply);
+		return fail(c, item, rc, &err);
+	}
+	char *save = NULL;
+	for (char *line = strtok_r(reply.body, "\r\n", &save); line;
+	     line = strtok_r(NULL, "\r\n", &save)) {
+		if (!strcmp(line, "STATS") || !strcmp(line, "END"))
+			continue;
+		if (c->json) {
+			json_string(stdout, line, strlen(line));
+			fputc('\n', stdout);
+		} else {
+			puts(line);
+		}
+	}
+	pulsemq_reply_free(&reply);
+	return 0;
+}
+
+static int cmd_groups(struct cli *c)
+{
+	return print_listing(c, "groups");
+}
+
+static int cmd_clients(struct cli *c)
+{
+	return print_listing(c, "clients");
+}
+
+struct consume_run {
+	struct cli *c;
+	long long seen;
+};
+
+static int consume_one(const struct pulsemq_message *m, int32_t partition, void *arg)
+{
+	struct consume_run *r = arg;
+
+	if (!r->c->json)
+		printf("partition %d ", (int)partition);
+	print_message(r->c, m, false);
+	fflush(stdout);
+	r->seen++;
+	return r->c->limit > 0 && r->seen >= r->c->limit;
+}
+
+/* consume -g GROUP TOPIC [-n N]: a consumer group member (libpulsemq's
+ * consumer API) until interrupted or N messages, committing every second
+ * and at the end. */
+static int cmd_consume(struct cli *c)
+{
+	if (need_args(c, 1, 1) < 0)
+		return EXIT_USAGE;
+	if (!c->group_set)
+		return usage_error("consume needs -g GROUP");
+	struct pulsemq_consumer_options o;
+	pulsemq_consumer_options_init(&o);
+	o.group = c->group;
+	o.topic = c->argv[1];
+	o.conn.request_timeout_ms = c->timeout_ms;
+	o.conn.reconnect = true;
+	if (c->max_size > 0)
+		o.max_size = c->max_size;
+	struct pulsemq_consumer *k;
+	char why[300];
+	int rc = pulsemq_consumer_open(&k, c->host, c->port, &o, why, sizeof why);
+	if (rc != 0) {
+		fprintf(stderr, "pulsemq: consume: %s\n", rc < 0 ? why : "refused");
+		return EXIT_USAGE;
+	}
+	struct consume_run run = { .c = c };
+	while (!interrupted && (c->limit == 0 || run.seen < c->limit)) {
+		rc = pulsemq_consumer_poll(k, FOLLOW_WAIT_MS, consume_one, &run);
+		if (rc == -ENOTCONN)
+			break;
+	}
+	pulsemq_consumer_close(k); /* commits what was printed */
+	return 0;
+}
+
 static int cmd_version(struct cli *c)
 {
 	if (need_args(c, 0, 0) < 0)
@@ -685,6 +787,7 @@ int main(int argc, char **argv)
 		{ "put", cmd_put }, { "get", cmd_get }, { "offset", cmd_offset },
 		{ "stats", cmd_stats }, { "version", cmd_version }, { "ping", cmd_ping },
 		{ "tx", cmd_tx },
+		{ "consume", cmd_consume }, { "groups", cmd_groups }, { "clients", cmd_clients },
 	};
 	int (*run)(struct cli *) = NULL;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

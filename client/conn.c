@@ -120,7 +120,10 @@ static void conn_established(struct pulsemq_conn *c)
 	c->last_read = c->last_write = c->read_ref = now;
 	c->read_timeouts = 0;
 	c->st.connects++;
+	conn_reg_reset(c);
 	conn_emit(c, PULSEMQ_EV_CONNECTED, 0, 0, tries);
+	if (conn_registered(c) && c->state == CS_CONNECTED)
+		(void)conn_reg_send(c); /* the full set after every (re)connect */
 }
 
 /* A connect attempt failed: try again later (or give up). */
@@ -196,6 +199,12 @@ static void conn_liveness(struct pulsemq_conn *c, uint64_t now)
 			}
 		}
 	}
+	/* A registration is refreshed every interval, busy or not: other
+	 * traffic does not keep it from expiring on the broker. */
+	if (conn_registered(c) && now - c->reg_last >= iv) {
+		(void)conn_reg_send(c);
+		return;
+	}
 	/* Unsent output means the socket is busy, not idle (Netty's lesson). */
 	if (c->out_off == c->out_len && now - c->last_write >= iv)
 		(void)conn_send_heartbeat(c);
@@ -257,6 +266,8 @@ int pulsemq_timeout(const struct pulsemq_conn *c)
 			at = ref + iv;
 		if (c->out_off == c->out_len && c->last_write + iv < at)
 			at = c->last_write + iv;
+		if (conn_registered(c) && c->reg_last + iv < at)
+			at = c->reg_last + iv;
 	}
 	return at == UINT64_MAX ? -1 : ms_until(at, now);
 }
@@ -377,6 +388,7 @@ static void conn_free(struct pulsemq_conn *c)
 	free(c->out);
 	free(c->slots);
 	free(c->fifo);
+	conn_reg_free(c);
 	free(c);
 }
 

@@ -58,6 +58,12 @@ struct pulsemq_conn {
 	int attempt;
 	uint64_t rng;
 
+	/* registration (register.c) */
+	char *reg_id, *reg_body;
+	size_t reg_len;
+	bool reg_full_sent;      /* on this connection */
+	uint64_t reg_last;       /* ns: the last registration heartbeat sent */
+
 	int dispatching;
 	int deferred_err;
 	int delivered;
@@ -79,6 +85,17 @@ void slot_complete(struct pulsemq_conn *c, struct slot *s, int status,
                    bool value, const char *body, size_t len);
 /* Completes requests whose deadline passed (submission order). */
 void conn_expire(struct pulsemq_conn *c, uint64_t now);
+
+/* register.c */
+bool conn_registered(const struct pulsemq_conn *c);
+/* Sends the registration: in full when not yet sent on this connection,
+ * else a LEN 0 refresh. 0 or -errno. */
+int conn_reg_send(struct pulsemq_conn *c);
+/* The connection was (re)established or lost: the next send is full. */
+void conn_reg_reset(struct pulsemq_conn *c);
+void conn_reg_free(struct pulsemq_conn *c);
+/* A notify from the broker: an event. */
+void conn_reg_notify(struct pulsemq_conn *c, const struct pmq_msg *m);
 
 /* wire.c */
 int conn_send_heartbeat(struct pulsemq_conn *c);

@@ -8,7 +8,7 @@ include_HEADERS += client/pulsemq.h
 noinst_HEADERS += client/conn.h client/conn_priv.h client/backoff.h client/bench_hist.h
 CLIENT_LIB_SOURCES = client/conn.c client/opaque.c client/wire.c \
 	client/request.c client/blocking.c client/msgset.c client/discover.c client/cluster.c \
-	client/tx.c
+	client/tx.c client/register.c client/consumer.c
 libpulsemq_la_SOURCES = $(CLIENT_LIB_SOURCES)
 libpulsemq_la_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
 libpulsemq_la_LIBADD = libpmqproto.la $(ZK_LIBS)
@@ -19,12 +19,15 @@ pkgconfig_DATA = client/libpulsemq.pc
 EXTRA_DIST += client/libpulsemq.pc.in
 
 # Unit tests: the histogram, message-set decoding, backoff.
-CLIENT_UNIT_TESTS = tests/unit/test_client_hist tests/unit/test_client_msgset
+CLIENT_UNIT_TESTS = tests/unit/test_client_hist tests/unit/test_client_msgset \
+	tests/unit/test_client_assign
 check_PROGRAMS += $(CLIENT_UNIT_TESTS)
 TESTS += $(CLIENT_UNIT_TESTS)
 tests_unit_test_client_hist_SOURCES = tests/unit/test_client_hist.c client/bench_hist.c
 tests_unit_test_client_msgset_SOURCES = tests/unit/test_client_msgset.c
 tests_unit_test_client_msgset_LDADD = libpulsemq.la libpmqproto.la
+tests_unit_test_client_assign_SOURCES = tests/unit/test_client_assign.c
+tests_unit_test_client_assign_LDADD = libpulsemq.la libpmqproto.la
 
 # The load generator: one epoll loop per thread over libpulsemq's
 # pipelined API (or raw line-protocol sockets for peers).
@@ -48,7 +51,8 @@ pulsemq_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
 
 # Against the real daemon: the library, the CLI, the bench.
 CLIENT_INTEGRATION_TESTS = tests/integration/test_client tests/integration/test_cli \
-	tests/integration/test_bench tests/integration/test_tx_client
+	tests/integration/test_bench tests/integration/test_tx_client \
+	tests/integration/test_client_groups
 check_PROGRAMS += $(CLIENT_INTEGRATION_TESTS)
 TESTS += $(CLIENT_INTEGRATION_TESTS)
 noinst_HEADERS += tests/integration/test_cli_run.h
@@ -58,6 +62,8 @@ tests_integration_test_cli_SOURCES = tests/integration/test_cli.c
 tests_integration_test_cli_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_tx_client_SOURCES = tests/integration/test_tx_client.c
 tests_integration_test_tx_client_LDADD = libpulsemq.la libpmqtest.la libpmqproto.la
+tests_integration_test_client_groups_SOURCES = tests/integration/test_client_groups.c
+tests_integration_test_client_groups_LDADD = libpulsemq.la libpmqtest.la libpmqproto.la
 tests_integration_test_bench_SOURCES = tests/integration/test_bench.c
 tests_integration_test_bench_LDADD = libpmqtest.la libpmqproto.la
 

@@ -114,6 +114,13 @@ void slot_complete(struct pulsemq_conn *c, struct slot *s, int status,
 	if (copy.heartbeat) {
 		if (status > 0)
 			c->st.heartbeats_answered++;
+		if (copy.cb) { /* a registration heartbeat: the library's own */
+			struct pulsemq_response r = { .status = status, .opaque = copy.opaque,
+			                              .body = body, .len = len };
+			c->dispatching++;
+			copy.cb(c, &r, copy.arg);
+			c->dispatching--;
+		}
 		return;
 	}
 	if (status == -ETIMEDOUT)

@@ -63,6 +63,8 @@ enum pulsemq_event_type {
 	PULSEMQ_EV_DISCONNECTED,  /* lost; error = -errno (-ETIMEDOUT: liveness) */
 	PULSEMQ_EV_RECONNECT_SCHEDULED, /* next try in delay_ms (attempt n) */
 	PULSEMQ_EV_READ_TIMEOUT,  /* an answer owed, nothing read for an interval */
+	PULSEMQ_EV_NOTIFY,        /* the broker's notify: group, generation */
+	PULSEMQ_EV_REGISTERED,    /* a registration was answered: error = status (200, 400...) */
 };
 
 struct pulsemq_event {
@@ -70,6 +72,8 @@ struct pulsemq_event {
 	int error;     /* DISCONNECTED, or a failed attempt before RECONNECT_SCHEDULED */
 	int delay_ms;  /* RECONNECT_SCHEDULED */
 	int attempt;   /* 1-based count of consecutive reconnect attempts */
+	const char *group;    /* NOTIFY: the group (NUL-terminated, valid during the call) */
+	uint64_t generation;  /* NOTIFY: its generation now */
 };
 
 struct pulsemq_options {
@@ -183,6 +187,76 @@ struct pulsemq_conn_stats {
 	int last_backoff_ms;
 };
 void pulsemq_get_stats(const struct pulsemq_conn *c, struct pulsemq_conn_stats *st);
+
+/* ---- registration (protocol.md "Client registration" [ext]) ------------ */
+
+#define PULSEMQ_CLIENT_ID_MAX 128
+
+/* A client id as libpulsemq makes them: host@pid@random. */
+void pulsemq_client_id(char *buf, size_t cap);
+
+/*
+ * Declares this connection's registration: client_id and body, the
+ * heartbeat body's lines (`producer GROUP\n`, `consumer GROUP T1,T2\n`).
+ * Sent in full at once (when connected) and after every reconnect, then
+ * refreshed with LEN 0 every heartbeat_interval_ms (the broker expires a
+ * registration after client_expire_ms, 120 s by default); a refresh the
+ * broker answers 404 is followed by the full set. Its answers are
+ * PULSEMQ_EV_REGISTERED events, the broker's notify pushes PULSEMQ_EV_NOTIFY
+ * events (on_event). body NULL or "" stops registering (the broker keeps
+ * the last registration until the session closes or expires).
+ * 0, -EINVAL (bad client id, body over 65536 bytes) or -ENOMEM.
+ */
+int pulsemq_register(struct pulsemq_conn *c, const char *client_id, const char *body);
+
+/* ---- consumer groups (doc/client.md) ------------------------------------ */
+
+/*
+ * A member of consumer group GROUP on TOPIC. It registers (consumer GROUP
+ * TOPIC), owns a contiguous share of the topic's partitions
+ * (pulsemq_assign_averagely over the members sorted by client id),
+ * starts each from its committed offset (from 0 when none is committed),
+ * commits every auto_commit_ms and on close, and rebalances on every
+ * notify: it commits, re-reads the members, and releases or takes
+ * partitions. At-least-once: messages after the last commit are delivered
+ * again after a rebalance or a crash, never lost.
+ */
+struct pulsemq_consumer;
+struct pulsemq_message;
+
+struct pulsemq_consumer_options {
+	const char *group;
+	const char *topic;
+	const char *client_id;     /* NULL: pulsemq_client_id() */
+	int auto_commit_ms;        /* 1000; 0: on close and pulsemq_consumer_commit() only */
+	int32_t max_size;          /* 65536: the first get's size (grown as needed) */
+	struct pulsemq_options conn;
+};
+void pulsemq_consumer_options_init(struct pulsemq_consumer_options *o);
+
+/* Called for each message; a non-zero return stops the poll there (the
+ * message counts as consumed). */
+typedef int pulsemq_message_fn(const struct pulsemq_message *m, int32_t partition, void *arg);
+
+int pulsemq_consumer_open(struct pulsemq_consumer **out, const char *host, int port,
+                          const struct pulsemq_consumer_options *o, char *err, size_t errlen);
+/* Waits up to timeout_ms for messages of the owned partitions, delivering
+ * them through fn: how many were delivered (0 on timeout), or -errno. */
+int pulsemq_consumer_poll(struct pulsemq_consumer *k, int timeout_ms, pulsemq_message_fn *fn,
+                          void *arg);
+/* Commits the position of every owned partition now: 0 or -errno / status. */
+int pulsemq_consumer_commit(struct pulsemq_consumer *k);
+/* The owned partitions (up to cap into parts): how many are owned. */
+int pulsemq_consumer_partitions(const struct pulsemq_consumer *k, int32_t *parts, size_t cap);
+/* Rebalances done so far (the first assignment included). */
+uint64_t pulsemq_consumer_rebalances(const struct pulsemq_consumer *k);
+/* Commits, then closes. NULL is fine. */
+void pulsemq_consumer_close(struct pulsemq_consumer *k);
+
+/* RocketMQ's AllocateMessageQueueAveragely: of nparts partitions (sorted)
+ * and nmembers members (sorted by client id), member index takes
+ * *first .. *first + return - 1. */
+int pulsemq_assign_averagely(int nparts, int nmembers, int index, int *first);
 
 /* ---- blocking API ---------------------------------------------------- */
 

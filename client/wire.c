@@ -149,6 +149,9 @@ static void conn_dispatch(struct pulsemq_conn *c)
 		case PMQ_CMD_VERSION:
 			conn_answer_broker(c, m.opaque);
 			break;
+		case PMQ_CMD_NOTIFY:
+			conn_reg_notify(c, &m);
+			break;
 		case PMQ_CMD_RESULT:
 		case PMQ_CMD_VALUE:
 			s = slot_find(c, m.opaque);

@@ -18,7 +18,7 @@ static const struct pmq_cmd_info cmd_infos[PMQ_CMD_COUNT] = {
 };
 
 /* Where each body command carries its length: put/sync token 3,
- * result token 2, value token 1. */
+ * result and heartbeat token 2, value token 1. */
 static const struct codec_cmd cmd_parsers[PMQ_CMD_COUNT] = {
 	[PMQ_CMD_PUT] = { codec_parse_put, 3 },
 	[PMQ_CMD_GET] = { codec_parse_get, CODEC_NO_INDEX },
@@ -32,6 +32,11 @@ static const struct codec_cmd cmd_parsers[PMQ_CMD_COUNT] = {
 	[PMQ_CMD_RESULT] = { codec_parse_result, 2 },
 	[PMQ_CMD_VALUE] = { codec_parse_value, 1 },
 	[PMQ_CMD_ADMIN] = { codec_parse_admin, CODEC_NO_INDEX },
+	[PMQ_CMD_HEARTBEAT] = { codec_parse_heartbeat, 2 },
+	[PMQ_CMD_MEMBERS] = { codec_parse_members, CODEC_NO_INDEX },
+	[PMQ_CMD_COMMIT] = { codec_parse_commit, CODEC_NO_INDEX },
+	[PMQ_CMD_COMMITTED] = { codec_parse_committed, CODEC_NO_INDEX },
+	[PMQ_CMD_NOTIFY] = { codec_parse_notify, CODEC_NO_INDEX },
 };
 
 static bool cmd_in_range(enum pmq_cmd cmd)

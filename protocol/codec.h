@@ -81,6 +81,12 @@ int codec_parse_admin(const struct codec_tokens *t, struct pmq_msg *m, struct pm
 int codec_parse_result(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
 int codec_parse_value(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
 
+int codec_parse_heartbeat(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
+int codec_parse_members(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
+int codec_parse_commit(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
+int codec_parse_committed(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
+int codec_parse_notify(const struct codec_tokens *t, struct pmq_msg *m, struct pmq_decode_error *err);
+
 /* TX:<session>:<n> or XID:<formatId>:<hex gtrid>:<hex bqual>:<uq>. */
 bool codec_txkey_valid(struct pmq_view v);
 enum pmq_tx_type codec_tx_type_parse(struct pmq_view v);

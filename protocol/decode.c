@@ -89,7 +89,14 @@ static int check_shape(const struct codec_tokens *t, enum pmq_cmd cmd,
 
 static bool response_cmd(enum pmq_cmd cmd)
 {
-	return cmd == PMQ_CMD_RESULT || cmd == PMQ_CMD_VALUE || cmd == PMQ_CMD_VERSION;
+	return cmd == PMQ_CMD_RESULT || cmd == PMQ_CMD_VALUE || cmd == PMQ_CMD_VERSION ||
+	       cmd == PMQ_CMD_NOTIFY;
+}
+
+/* Words only the broker sends: a client naming them is unknown. */
+static bool push_only_cmd(enum pmq_cmd cmd)
+{
+	return cmd == PMQ_CMD_NOTIFY;
 }
 
 static int unknown_cmd(const struct codec_tokens *t, bool response,
@@ -139,7 +146,9 @@ static enum pmq_cmd frame_cmd(struct pmq_view word, bool response, bool *compat)
 {
 	enum pmq_cmd cmd = codec_lookup(word, compat);
 
-	return response && !response_cmd(cmd) ? PMQ_CMD_NONE : cmd;
+	if (response ? !response_cmd(cmd) : push_only_cmd(cmd))
+		return PMQ_CMD_NONE;
+	return cmd;
 }
 
 static bool cmd_has_body(enum pmq_cmd cmd)

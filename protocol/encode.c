@@ -182,6 +182,61 @@ static void enc_admin(struct enc *e, const struct pmq_msg *m)
 	enc_end(e, m->opaque, no_body);
 }
 
+static void enc_u64(struct enc *e, uint64_t u)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	tmp[--i] = ' ';
+	enc_bytes(e, tmp + i, sizeof(tmp) - i);
+}
+
+static void enc_heartbeat(struct enc *e, const struct pmq_msg *m)
+{
+	enc_word(e, "heartbeat");
+	enc_view(e, m->client_id);
+	enc_num(e, (int64_t)m->body.len);
+	enc_end(e, m->opaque, m->body);
+}
+
+static void enc_members(struct enc *e, const struct pmq_msg *m)
+{
+	enc_word(e, "members");
+	enc_view(e, m->group);
+	enc_end(e, m->opaque, no_body);
+}
+
+static void enc_commit(struct enc *e, const struct pmq_msg *m)
+{
+	enc_word(e, "commit");
+	enc_view(e, m->topic);
+	enc_view(e, m->group);
+	enc_num(e, m->partition);
+	enc_num(e, m->offset);
+	enc_end(e, m->opaque, no_body);
+}
+
+static void enc_committed(struct enc *e, const struct pmq_msg *m)
+{
+	enc_word(e, "committed");
+	enc_view(e, m->topic);
+	enc_view(e, m->group);
+	enc_num(e, m->partition);
+	enc_end(e, m->opaque, no_body);
+}
+
+static void enc_notify(struct enc *e, const struct pmq_msg *m)
+{
+	enc_word(e, "notify");
+	enc_view(e, m->group);
+	enc_u64(e, m->generation);
+	enc_end(e, m->opaque, no_body);
+}
+
 typedef void (*enc_fn)(struct enc *e, const struct pmq_msg *m);
 
 static const enc_fn encoders[PMQ_CMD_COUNT] = {
@@ -197,6 +252,11 @@ static const enc_fn encoders[PMQ_CMD_COUNT] = {
 	[PMQ_CMD_RESULT] = enc_result,
 	[PMQ_CMD_VALUE] = enc_value,
 	[PMQ_CMD_ADMIN] = enc_admin,
+	[PMQ_CMD_HEARTBEAT] = enc_heartbeat,
+	[PMQ_CMD_MEMBERS] = enc_members,
+	[PMQ_CMD_COMMIT] = enc_commit,
+	[PMQ_CMD_COMMITTED] = enc_committed,
+	[PMQ_CMD_NOTIFY] = enc_notify,
 };
 
 size_t pmq_encode(char *buf, size_t cap, const struct pmq_msg *m)
@@ -250,5 +310,16 @@ size_t pmq_encode_result(char *buf, size_t cap, int code, const void *body,
 	enc_num(&e, code);
 	enc_num(&e, (int64_t)len);
 	enc_end(&e, opaque, b);
+	return e.len;
+}
+
+size_t pmq_encode_notify(char *buf, size_t cap, struct pmq_view group, uint64_t generation,
+                         int32_t opaque)
+{
+	struct enc e = { buf, cap, 0 };
+	struct pmq_msg m = { .cmd = PMQ_CMD_NOTIFY, .group = group, .generation = generation,
+	                     .opaque = opaque };
+
+	enc_notify(&e, &m);
 	return e.len;
 }

@@ -26,6 +26,13 @@
 #define PMQ_ERROR_TEXT_BYTES 160               /* room for one line of English */
 #define PMQ_ADMIN_DRAIN_MAX_MS 86400000        /* admin drain: a day at most */
 
+/* Client registration [ext] (protocol.md "Client registration, groups and
+ * offsets"): fixed limits, not settings. */
+#define PMQ_CLIENT_ID_MAX_BYTES 128
+#define PMQ_REG_MAX_BODY_BYTES 65536   /* a heartbeat's registration body */
+#define PMQ_REG_MAX_GROUPS 64          /* groups in one registration */
+#define PMQ_REG_MAX_TOPICS 1024        /* topics of one consumer group line */
+
 /* The opaque MetaQ uses when `version` or `stats` carry none. */
 #define PMQ_OPAQUE_DEFAULT INT32_MAX
 
@@ -54,7 +61,12 @@ enum pmq_route {
 	X(DEBUG, "debug", PMQ_ROUTE_IO, false)                 \
 	X(RESULT, "result", PMQ_ROUTE_IO, true)                \
 	X(VALUE, "value", PMQ_ROUTE_IO, true)                  \
-	X(ADMIN, "admin", PMQ_ROUTE_HEARTBEAT, false)
+	X(ADMIN, "admin", PMQ_ROUTE_HEARTBEAT, false)          \
+	X(HEARTBEAT, "heartbeat", PMQ_ROUTE_HEARTBEAT, true)   \
+	X(MEMBERS, "members", PMQ_ROUTE_HEARTBEAT, false)      \
+	X(COMMIT, "commit", PMQ_ROUTE_PUT, false)              \
+	X(COMMITTED, "committed", PMQ_ROUTE_GET, false)        \
+	X(NOTIFY, "notify", PMQ_ROUTE_NONE, false)
 
 enum pmq_cmd {
 	PMQ_CMD_NONE = 0,
@@ -132,6 +144,11 @@ struct pmq_msg {
 	/* admin status|online|offline OPAQUE, admin drain MS OPAQUE [ext] */
 	struct pmq_view admin_verb;
 	int32_t admin_ms;       /* drain */
+	/* heartbeat CLIENT_ID LEN OPAQUE (body: the registration); members
+	 * GROUP; commit / committed use topic group partition offset; notify
+	 * GROUP GENERATION OPAQUE (a push, decoded as a response). */
+	struct pmq_view client_id;
+	uint64_t generation;
 };
 
 struct pmq_limits {
@@ -203,6 +220,12 @@ struct pmq_decode_error {
  *  - Any byte below 0x20 or 0x7f in a line is a 400 (NUL, tab, bare \r or \n).
  *  - Error texts start with "bad request: " ("bad response: " when decoding
  *    responses).
+ *  - `heartbeat` is a body command (LEN is token 2). A bad token count or
+ *    opaque is CLOSE; an invalid CLIENT_ID or LEN over
+ *    PMQ_REG_MAX_BODY_BYTES is a refusal (RESYNC, body skipped unread).
+ *    The body is not parsed here: pmq_reg_next() does that.
+ *  - `notify` is a response word only: as a request it is an unknown
+ *    command.
  */
 enum pmq_decode_status pmq_decode_request(const struct pmq_limits *lim,
                                           const char *buf, size_t len,
@@ -210,8 +233,43 @@ enum pmq_decode_status pmq_decode_request(const struct pmq_limits *lim,
                                           struct pmq_decode_error *err);
 
 /*
- * Decode one response (what a client reads): result, value, and the broker's
- * own `version OPAQUE` heartbeat. Same contract as pmq_decode_request().
+ * A heartbeat's registration body, line by line. Pure: views into the body.
+ * Each line is `producer GROUP` or `consumer GROUP TOPIC[,TOPIC...]` ended
+ * by \n; GROUP and each TOPIC follow pmq_topic_valid(). Limits: at most
+ * PMQ_REG_MAX_GROUPS lines, PMQ_REG_MAX_TOPICS topics per line. Repeats are
+ * not detected here (the broker does, it has the table).
+ */
+enum pmq_reg_kind { PMQ_REG_PRODUCER, PMQ_REG_CONSUMER };
+struct pmq_reg_line {
+	enum pmq_reg_kind kind;
+	struct pmq_view group;
+	struct pmq_view topics;  /* consumer: "T1,T2"; producer: empty */
+	unsigned ntopics;
+	unsigned lineno;         /* 1-based */
+};
+struct pmq_reg_iter {
+	struct pmq_view body;
+	size_t pos;
+	unsigned lineno;
+};
+void pmq_reg_begin(struct pmq_reg_iter *it, struct pmq_view body);
+/* 1: *out is the next line; 0: the end; -1: a malformed line or a limit
+ * passed, err (NUL-terminated, one line, naming the line number or the
+ * limit) says which. */
+int pmq_reg_next(struct pmq_reg_iter *it, struct pmq_reg_line *out, char *err,
+                 size_t errcap);
+/* The i-th topic of a consumer line's list (i < ntopics). */
+struct pmq_view pmq_reg_topic(struct pmq_view topics, unsigned i);
+/* CLIENT_ID: 1..PMQ_CLIENT_ID_MAX_BYTES of [A-Za-z0-9._:@-]. */
+bool pmq_client_id_valid(const char *id, size_t len);
+
+/* `notify GROUP GENERATION OPAQUE\r\n`, the broker's push. */
+size_t pmq_encode_notify(char *buf, size_t cap, struct pmq_view group, uint64_t generation,
+                         int32_t opaque);
+
+/*
+ * Decode one response (what a client reads): result, value, notify, and the
+ * broker's own `version OPAQUE` heartbeat. Same contract as pmq_decode_request().
  */
 enum pmq_decode_status pmq_decode_response(const struct pmq_limits *lim,
                                            const char *buf, size_t len,

@@ -16,6 +16,9 @@
  *                    header; the put path's check in availability.h)
  *   registry.c, registry_zk.c  the broker in ZooKeeper, on a thread of its
  *                    own (this header; their parts in registry.h)
+ *   clients.c        registration through heartbeats, groups, notify,
+ *                    `members`, `stats clients|groups` (clients.h)
+ *   offsets.c        committed offsets: commit, committed, their log
  *   (all three share store_service.h, private to the wing)
  *
  * main() calls store_service_start() after the config is loaded and before
@@ -31,6 +34,7 @@
 #include <stdint.h>
 
 #include "server/common/counters.h"
+#include "server/common/sbuf.h"
 #include "server/common/settings.h"
 
 /* 0, or -errno with the reason already logged. */
@@ -110,5 +114,18 @@ void registry_stop(void);
 /* Any thread. */
 enum registry_state registry_state(void);
 const char *registry_state_name(void); /* "off", "connecting", "connected" */
+/* `stats clients` and `stats groups` (protocol.md), capped at
+ * stats_max_lines then `more N`. Any thread (the heartbeat pool). */
+void broker_clients_render(struct sbuf *b);
+void broker_groups_render(struct sbuf *b);
+
+/* For /metrics, at most stats_max_lines calls each, under the tables'
+ * locks (fn must only format): every consumer group with its member
+ * count, and every committed (group, topic, partition) with the log end
+ * (-1 when the partition is gone) and the lag in bytes. */
+void broker_groups_each(void (*fn)(const char *group, size_t members, void *ctx), void *ctx);
+void broker_lag_each(void (*fn)(const char *group, const char *topic, int32_t partition,
+                                int64_t committed, int64_t end, int64_t lag, void *ctx),
+                     void *ctx);
 
 #endif

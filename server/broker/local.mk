@@ -7,7 +7,9 @@ pulsemqd_SOURCES += server/broker/broker.h server/broker/store_service.h \
 	server/broker/availability.h server/broker/availability.c \
 	server/broker/registry.h server/broker/registry.c server/broker/registry_zk.c \
 	server/broker/tx.h server/broker/tx.c server/broker/tx_commit.c \
-	server/broker/tx_log.c server/broker/tx_timer.c
+	server/broker/tx_log.c server/broker/tx_timer.c \
+	server/broker/clients.h server/broker/clients_priv.h server/broker/clients.c \
+	server/broker/clients_table.c server/broker/clients_list.c server/broker/offsets.c
 pulsemqd_LDADD += libpmqstore.la $(ZK_LIBS)
 pulsemqd_CFLAGS += $(ZK_CFLAGS)
 
@@ -49,3 +51,16 @@ tests_integration_test_tx_SOURCES = tests/integration/test_tx.c
 tests_integration_test_tx_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_tx_crash_SOURCES = tests/integration/test_tx_crash.c
 tests_integration_test_tx_crash_LDADD = libpmqtest.la libpmqproto.la
+
+# Client registration, groups, notify and committed offsets (issue 12).
+REG_INTEGRATION_TESTS = tests/integration/test_registration tests/integration/test_groups_notify \
+	tests/integration/test_offsets
+check_PROGRAMS += $(REG_INTEGRATION_TESTS)
+TESTS += $(REG_INTEGRATION_TESTS)
+noinst_HEADERS += tests/integration/reg_util.h
+tests_integration_test_registration_SOURCES = tests/integration/test_registration.c
+tests_integration_test_registration_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_groups_notify_SOURCES = tests/integration/test_groups_notify.c
+tests_integration_test_groups_notify_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_offsets_SOURCES = tests/integration/test_offsets.c
+tests_integration_test_offsets_LDADD = libpmqtest.la libpmqproto.la

@@ -19,6 +19,7 @@
 
 #include "server/common/log.h"
 #include "server/broker/broker.h"
+#include "server/broker/clients.h"
 #include "server/broker/store_service.h"
 #include "server/broker/tx.h"
 #include "server/runtime/runtime.h"
@@ -108,6 +109,13 @@ int store_service_start(const struct settings *cfg)
 		pmq_log(PMQ_LOG_ERROR, "store: cannot start the flush thread: %s", strerror(-rc));
 		goto fail;
 	}
+	rc = clients_start(cfg);
+	if (rc == 0)
+		rc = offsets_start(cfg);
+	if (rc != 0) {
+		flush_stop();
+		goto fail;
+	}
 	struct store_stats s;
 	store_get_stats(store_svc.st, &s);
 	pmq_log(PMQ_LOG_INFO, "store: %" PRIu64 " partitions of %" PRIu64 " topics in %s, "
@@ -148,6 +156,8 @@ void store_service_stop(void)
 {
 	if (!store_svc.st)
 		return;
+	offsets_stop();
+	clients_stop();
 	flush_stop();
 	tx_stop();
 	store_close(store_svc.st);
@@ -237,6 +247,8 @@ int store_service_figures(uint64_t v[SF_COUNT])
 	/* fsyncs per put, in thousandths: the group commit's effect */
 	v[SF_STORE_FSYNCS_PER_1000_PUTS] = s.appends ? s.fsyncs * 1000 / s.appends : 0;
 	tx_figures(&v[SF_TX_OPEN]);
+	clients_figures(v);
+	offsets_figures(v);
 	return 0;
 }
 

@@ -37,7 +37,8 @@
 	X(BAD_INPUT, "bad_input")      \
 	X(FRAME_TIMEOUT, "frame_timeout") \
 	X(BUFFER_BUDGET, "buffer_budget") \
-	X(SHUTDOWN, "shutdown")
+	X(SHUTDOWN, "shutdown")        \
+	X(REG_EXPIRED, "registration_expired")
 
 enum close_reason {
 #define PMQ_X(id, name) CLOSE_##id,
@@ -236,7 +237,37 @@ const char *close_reason_name(enum close_reason r);
 	  "fdatasync calls on the transaction log (shared by concurrent prepares and commits).") \
 	X(TX_LOG_COMPACTIONS, TRANSACTIONS, NONE, COUNTER, "", "tx_log_compactions", \
 	  "pulsemq_transactions_log_compactions_total", "", \
-	  "Rewrites of the transaction log down to what is live.")
+	  "Rewrites of the transaction log down to what is live.") \
+	/* client registration and committed offsets (server/broker/clients.c, \
+	 * offsets.c; doc/registration.md) */ \
+	X(REG_CLIENTS, SYSTEM, NONE, GAUGE, "", "registered_clients", "pulsemq_registered_clients", \
+	  "", "Client ids with a registered session now.") \
+	X(REG_SESSIONS, SYSTEM, NONE, GAUGE, "", "registered_sessions", \
+	  "pulsemq_registered_sessions", "", "Sessions with a registration now.") \
+	X(REG_PRODUCER_GROUPS, SYSTEM, NONE, GAUGE, "", "producer_groups", \
+	  "pulsemq_groups", "kind=\"producer\"", "Groups with members now, by kind: producer.") \
+	X(REG_CONSUMER_GROUPS, SYSTEM, NONE, GAUGE, "", "consumer_groups", \
+	  "pulsemq_groups", "kind=\"consumer\"", "Groups with members now, by kind: consumer.") \
+	X(REG_REGISTRATIONS, SYSTEM, NONE, COUNTER, "", "registrations", \
+	  "pulsemq_registrations_total", "", "Full registrations (heartbeats with a body) accepted.") \
+	X(REG_REFRESHES, SYSTEM, NONE, COUNTER, "", "registration_refreshes", \
+	  "pulsemq_registration_refreshes_total", "", "Registration refreshes (heartbeats with LEN 0) accepted.") \
+	X(REG_REFUSED, SYSTEM, NONE, COUNTER, "", "registrations_refused", \
+	  "pulsemq_registrations_refused_total", "", "Registrations answered 400 for a bad body line or a limit.") \
+	X(REG_EXPIRED, SYSTEM, NONE, COUNTER, "", "registrations_expired", \
+	  "pulsemq_registrations_expired_total", "", \
+	  "Registrations that lapsed after client_expire_ms without a heartbeat (session closed).") \
+	X(REG_NOTIFIES, SYSTEM, NONE, COUNTER, "", "notifies_sent", "pulsemq_notifies_sent_total", \
+	  "", "notify pushes sent to consumer group members.") \
+	X(OFFSETS_COMMITS, SYSTEM, NONE, COUNTER, "", "offset_commits", \
+	  "pulsemq_offset_commits_total", "", "commit requests stored (answered 200).") \
+	X(OFFSETS_STORED, SYSTEM, NONE, GAUGE, "", "committed_offsets", \
+	  "pulsemq_committed_offsets", "", "(group, topic, partition) committed offsets held now.") \
+	X(OFFSETS_EXPIRED, SYSTEM, NONE, COUNTER, "", "committed_offsets_expired", \
+	  "pulsemq_committed_offsets_expired_total", "", \
+	  "Committed offsets removed by offset_retention_ms.") \
+	X(OFFSETS_FSYNCS, SYSTEM, NONE, COUNTER, "", "offset_log_fsyncs", \
+	  "pulsemq_offset_log_fsyncs_total", "", "fsync calls on the committed-offsets log.")
 
 /* Per executor pool (`stats pools`), from pool_read_stats(). */
 #define PMQ_STATS_POOL(X) \

@@ -81,6 +81,12 @@ struct settings {
 	int32_t max_open_transactions;  /* BEGIN past it: 503 */
 	int64_t max_tx_staged_bytes;    /* a put past it: 503 */
 
+	/* client registration, groups, committed offsets (doc/registration.md) */
+	int32_t client_expire_ms;    /* a registration lapses this long after its heartbeat */
+	int32_t notify_coalesce_ms;  /* at most one notify per group this often */
+	int32_t offset_retention_ms; /* offsets of a memberless group kept this long */
+	int32_t stats_max_lines;     /* `stats clients` / `stats groups` lines at most */
+
 	/* process */
 	char log_level[16];
 	char log_file[1024];        /* "" = stderr in the foreground, syslog daemonised */

@@ -134,6 +134,11 @@ static const struct config_key keys[] = {
 	I32("max_tx_timeout_s", max_tx_timeout_s, "60", 1, 86400, "a transaction's TIMEOUT (seconds, sent with BEGIN) is clamped to this; an unprepared transaction past it is rolled back"),
 	I32("max_open_transactions", max_open_transactions, "10000", 1, 10000000, "open transactions at most (local and XA, prepared included); a BEGIN past it is answered 503"),
 	SIZE("max_tx_staged_bytes", max_tx_staged_bytes, "256M", 1, 16 * GiB, "message bytes all open transactions may hold until commit; a transactional put past it is answered 503"),
+	/* client registration (doc/registration.md) */
+	I32("client_expire_ms", client_expire_ms, "120000", 100, 86400000, "a client registration lapses this long after its last heartbeat; its session is then closed (registration expired)"),
+	I32("notify_coalesce_ms", notify_coalesce_ms, "100", 1, 60000, "at most one notify per consumer group this often, carrying the latest generation"),
+	I32("offset_retention_ms", offset_retention_ms, "604800000", 1000, 2147483647, "committed offsets of a group with no members and no commit this long are removed"),
+	I32("stats_max_lines", stats_max_lines, "1000", 1, 10000000, "`stats clients` and `stats groups` list this many lines at most, then `more N`"),
 	/* process */
 	CHOICE("log_level", log_level, "info", log_levels, "least severe level logged (-v: debug)"),
 	STR("log_file", log_file, "", 0, "log to this file, or 'syslog'; empty: stderr in the foreground, syslog with -d"),

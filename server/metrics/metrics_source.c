@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 
+#include "server/broker/broker.h"
 #include "server/metrics/metrics_source.h"
 #include "pool/hist.h"
 #include "pool/pool.h"
@@ -44,6 +45,33 @@ static void render_histograms(struct metrics_out *out)
 	}
 }
 
+static void group_sample(const char *group, size_t members, void *ctx)
+{
+	metrics_printf(ctx, "pulsemq_consumer_group_members{group=\"%s\"} %zu\n", group, members);
+}
+
+static void lag_sample(const char *group, const char *topic, int32_t partition,
+                       int64_t committed, int64_t end, int64_t lag, void *ctx)
+{
+	(void)committed;
+	(void)end;
+	/* group and topic names need no escaping: [A-Za-z0-9_.-] only */
+	metrics_printf(ctx, "pulsemq_consumer_group_lag_bytes{group=\"%s\",topic=\"%s\","
+	               "partition=\"%d\"} %lld\n", group, topic, (int)partition, (long long)lag);
+}
+
+/* Per group and partition (doc/registration.md), capped at stats_max_lines. */
+static void render_groups(struct metrics_out *out)
+{
+	metrics_printf(out, "# HELP pulsemq_consumer_group_members Member client ids of a "
+	               "consumer group now.\n# TYPE pulsemq_consumer_group_members gauge\n");
+	broker_groups_each(group_sample, out);
+	metrics_printf(out, "# HELP pulsemq_consumer_group_lag_bytes Bytes between a group's "
+	               "committed offset and the partition's log end.\n"
+	               "# TYPE pulsemq_consumer_group_lag_bytes gauge\n");
+	broker_lag_each(lag_sample, out);
+}
+
 void metrics_source_render(struct metrics_out *out)
 {
 	metrics_printf(out, "# HELP pulsemq_build_info pulsemqd's version.\n"
@@ -52,4 +80,5 @@ void metrics_source_render(struct metrics_out *out)
 	struct stats_live live;
 	metrics_render_figures(out, stats_live_read(&live));
 	render_histograms(out);
+	render_groups(out);
 }

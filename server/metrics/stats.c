@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "server/metrics/stats.h"
+#include "server/broker/broker.h"
 #include "server/metrics/stats_topics.h"
 
 static void (*config_source)(struct sbuf *out);
@@ -47,7 +48,7 @@ static void unknown_item(struct pmq_view item, struct sbuf *out)
 	            (int)(item.len > 64 ? 64 : item.len), item.ptr);
 	for (int i = STAT_ITEM_SYSTEM + 1; i < STAT_ITEM_COUNT; i++)
 		sbuf_printf(out, ", %s", stat_item_name((enum stat_item)i));
-	sbuf_printf(out, ", topics, config");
+	sbuf_printf(out, ", topics, clients, groups, config");
 }
 
 int stats_render(struct pmq_view item, struct sbuf *out)
@@ -55,8 +56,10 @@ int stats_render(struct pmq_view item, struct sbuf *out)
 	enum stat_item ti = table_item(item);
 	bool config = ti == STAT_ITEM_COUNT && item_is(item, "config");
 	bool topics = ti == STAT_ITEM_COUNT && item_is(item, "topics");
+	bool clients = ti == STAT_ITEM_COUNT && item_is(item, "clients");
+	bool groups = ti == STAT_ITEM_COUNT && item_is(item, "groups");
 
-	if (ti == STAT_ITEM_COUNT && !config && !topics) {
+	if (ti == STAT_ITEM_COUNT && !config && !topics && !clients && !groups) {
 		unknown_item(item, out);
 		return 400;
 	}
@@ -66,6 +69,10 @@ int stats_render(struct pmq_view item, struct sbuf *out)
 			config_source(out);
 	} else if (topics) {
 		stats_topics_render(out);
+	} else if (clients) {
+		broker_clients_render(out);
+	} else if (groups) {
+		broker_groups_render(out);
 	} else {
 		struct stats_live live;
 		stats_write_item(out, ti, stats_live_read(&live));

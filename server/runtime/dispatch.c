@@ -51,6 +51,8 @@ static void submit(struct io_thread *io, struct session *s, const struct pmq_msg
 	}
 	if (sleep_ms >= 0)
 		request_set_sleep(req, sleep_ms);
+	if (m->cmd == PMQ_CMD_HEARTBEAT) /* `stats clients` shows it */
+		request_set_peer(req, s->peer);
 	size_t reserve = answer_bound(m);
 	request_set_reserve(req, reserve);
 	rc = request_submit(req);

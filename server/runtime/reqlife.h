@@ -29,6 +29,8 @@ void request_set_sleep(struct request *req, int32_t ms);
  * handed back with the answer (outbuf.reserved). */
 void request_set_reserve(struct request *req, size_t bytes);
 void request_free(struct request *req);
+/* Copies the session's peer address into req (request_peer()). */
+void request_set_peer(struct request *req, const char *peer);
 /* Posts an encoded answer to the owning IO thread (any thread). */
 void reply_post(struct handle h, bool prio, struct outbuf *b);
 

@@ -41,6 +41,7 @@ struct request {
 	void *ctx;
 	int32_t sleep_ms;       /* debug sleep: run this instead of fn */
 	size_t reserve;         /* output reserved on the session (gets) */
+	char peer[RT_PEER_BYTES]; /* the session's peer, for registrations */
 	struct pmq_msg msg;     /* views point into data */
 	size_t len;
 	char data[];
@@ -66,6 +67,16 @@ processor_fn *processor_lookup(enum pmq_cmd cmd, void **ctx)
 struct handle request_session(const struct request *req)
 {
 	return req->h;
+}
+
+const char *request_peer(const struct request *req)
+{
+	return req->peer;
+}
+
+void request_set_peer(struct request *req, const char *peer)
+{
+	snprintf(req->peer, sizeof(req->peer), "%s", peer);
 }
 
 const struct pmq_msg *request_msg(const struct request *req)
@@ -101,7 +112,7 @@ struct request *request_new(const struct pmq_msg *m, const char *raw,
 	struct pmq_view *views[] = { &r->msg.topic, &r->msg.group, &r->msg.txkey,
 	                             &r->msg.body, &r->msg.item, &r->msg.session_id,
 	                             &r->msg.unique_qualifier, &r->msg.debug_verb,
-	                             &r->msg.debug_pool };
+	                             &r->msg.debug_pool, &r->msg.client_id };
 	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
 		rebase(views[i], raw, r->data);
 	r->fn = processor_lookup(m->cmd, &r->ctx);

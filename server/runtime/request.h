@@ -31,6 +31,11 @@ int processor_register(enum pmq_cmd cmd, processor_fn *fn, void *ctx);
  * by session: runtime.h). */
 struct handle request_session(const struct request *req);
 
+/* The sender's peer address ("ADDR:PORT"), copied for registrations:
+ * set for `heartbeat` only, "" for every other command. */
+#define RT_PEER_BYTES 64
+const char *request_peer(const struct request *req);
+
 /* The decoded command; views stay valid until the reply. */
 const struct pmq_msg *request_msg(const struct request *req);
 

@@ -35,7 +35,7 @@ static void fuzz_view_inside(struct pmq_view v, const char *buf, size_t len)
 static void fuzz_views_inside(const struct pmq_msg *m, const char *buf, size_t len)
 {
 	const struct pmq_view views[] = { m->topic, m->group, m->txkey, m->body, m->item,
-		m->session_id, m->unique_qualifier, m->debug_verb, m->debug_pool };
+		m->session_id, m->unique_qualifier, m->debug_verb, m->debug_pool, m->client_id };
 	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
 		fuzz_view_inside(views[i], buf, len);
 }

@@ -323,6 +323,25 @@ int main(void)
 	check_table(d.port, r);
 	free(r);
 
+	/* Consumer groups (doc/registration.md): members and lag per partition. */
+	fd = td_connect(d.port);
+	td_conn_init(&c, fd);
+	static const char reg[] = "heartbeat mc-1 15 1\r\nconsumer mg mt\n";
+	static const char put[] = "put mt 0 5 0 1\r\nhello";
+	static const char commit[] = "commit mt mg 0 5 2\r\n";
+	ok(td_roundtrip(&c, reg, sizeof reg - 1, WAIT_MS) == 1 && c.msg.code == 200 &&
+	   td_roundtrip(&c, put, sizeof put - 1, WAIT_MS) == 1 && c.msg.code == 200 &&
+	   td_roundtrip(&c, commit, sizeof commit - 1, WAIT_MS) == 1 && c.msg.code == 200,
+	   "a consumer registers, a put, a commit of 5 of its 25 bytes");
+	r = http(mport, "GET", "/metrics");
+	ok(r && sample(r, "pulsemq_consumer_group_members{group=\"mg\"}") == 1 &&
+	   sample(r, "pulsemq_registered_clients") == 1,
+	   "pulsemq_consumer_group_members and pulsemq_registered_clients");
+	ok(r && sample(r, "pulsemq_consumer_group_lag_bytes{group=\"mg\",topic=\"mt\","
+	                  "partition=\"0\"}") == 20, "pulsemq_consumer_group_lag_bytes 20");
+	free(r);
+	td_conn_free(&c);
+
 	r = http(mport, "GET", "/other");
 	ok(r && strstr(r, " 404 ") != NULL, "another path answers 404");
 	free(r);

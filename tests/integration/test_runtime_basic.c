@@ -49,7 +49,7 @@ static void round_trips(int port)
 	   rt_body_has(&c.msg, "idle_timeout_ms "), "stats config");
 	ok(td_exchange(&c, "stats nosuch 9\r\n", "result 400 %B 9\r\n",
 	               "unknown stats item 'nosuch': known items are none, \"\", pools, "
-	               "sessions, transactions, topics, config"), "unknown stats item: 400 naming the known ones");
+	               "sessions, transactions, topics, clients, groups, config"), "unknown stats item: 400 naming the known ones");
 	ok(td_exchange(&c, "sync t 0 %B 0 1 10\r\n", "abc",
 	               "result 503 %B 10\r\n", "no processor for sync"),
 	   "sync: 503 no processor");

@@ -27,6 +27,30 @@ struct bad {
 #define SKIP(lit, consumed, skip, opaque, text) { S(lit), RESYNC, consumed, skip, opaque, text }
 
 static const struct bad requests[] = {
+	/* registration [ext]: heartbeat is a body command; its line must parse */
+	ROW("heartbeat c1 5\r\nhello", CLOSE, 0, 5, "heartbeat expects 4 tokens, got 3"),
+	ROW("heartbeat c1 5 1 2\r\nhello", CLOSE, 0, 2, "heartbeat expects 4 tokens, got 5"),
+	ROW("heartbeat c1 x 1\r\n", CLOSE, 0, 1, "heartbeat body length 'x' is not a number"),
+	ROW("heartbeat c1 -1 1\r\n", CLOSE, 0, 1, "negative body length -1"),
+	ROW("heartbeat c1 2 x\r\nab", CLOSE, 0, 0, "opaque 'x' is not a number"),
+	ROW("heartbeat\r\n", CLOSE, 0, 0, "heartbeat without a body length"),
+	SKIP("heartbeat c/1 3 4\r\nabc", 19, 3, 4,
+	     "invalid client id (1-128 bytes of [A-Za-z0-9._:@-])"),
+	SKIP("heartbeat c1 10485760 4\r\n", 25, 10485760, 4,
+	     "registration of 10485760 bytes exceeds the limit of 65536 bytes"),
+	SKIP("heartbeat c1 65537 4\r\n", 22, 65537, 4,
+	     "registration of 65537 bytes exceeds the limit of 65536 bytes"),
+	ROW("members g\r\n", RESYNC, 0, 0, "members expects 3 tokens, got 2"),
+	ROW("members g/x 1\r\n", RESYNC, 0, 1, "invalid group name"),
+	ROW("members g y\r\n", RESYNC, 0, 0, "opaque 'y' is not a number"),
+	ROW("commit t g 0 5\r\n", RESYNC, 0, 5, "commit expects 6 tokens, got 5"),
+	ROW("commit t g -1 5 1\r\n", RESYNC, 0, 1, "negative partition -1"),
+	ROW("commit t g 0 -5 1\r\n", RESYNC, 0, 1, "negative offset -5"),
+	ROW("commit t g 0 x 1\r\n", RESYNC, 0, 1, "offset 'x' is not a number"),
+	ROW("commit t/ g 0 1 1\r\n", RESYNC, 0, 1, "invalid topic name"),
+	ROW("committed t g 0\r\n", RESYNC, 0, 0, "committed expects 5 tokens, got 4"),
+	ROW("committed t .g 0 2\r\n", RESYNC, 0, 2, "invalid group name"),
+	ROW("notify g 1 2\r\n", RESYNC, 0, 2, "unknown command 'notify'"),
 	/* token counts */
 	ROW("put t 0 5 7\r\nhello", CLOSE, 0, 7, "put expects 6 to 8 tokens, got 5"),
 	ROW("put t 0 5 0 1 TX:a:1 3 4\r\nhello", CLOSE, 0, 4, "put expects 6 to 8 tokens, got 9"),
@@ -161,6 +185,10 @@ static const struct bad responses[] = {
 	ROW("value 1 x\r\nz", CLOSE, 0, 0, "opaque 'x' is not a number"),
 	ROW("result 200 0 1 2\r\nversion 3\r\n", CLOSE, 0, 2, "result expects 4 tokens, got 5"),
 	ROW("\r\n", RESYNC, 0, 0, "empty line"),
+	ROW("notify g -1 2\r\n", RESYNC, 0, 2, "generation is not an unsigned number"),
+	ROW("notify g 18446744073709551616 2\r\n", RESYNC, 0, 2, "generation out of range"),
+	ROW("notify g 1\r\n", RESYNC, 0, 1, "notify expects 4 tokens, got 3"),
+	ROW("heartbeat c 0 1\r\n", RESYNC, 0, 1, "unexpected command 'heartbeat' in a response"),
 };
 
 static void check(const struct bad *b, bool response, const char *prefix)

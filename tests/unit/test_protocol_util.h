@@ -44,7 +44,8 @@ static inline bool msg_same(const struct pmq_msg *a, const struct pmq_msg *b)
 	       a->tx_timeout == b->tx_timeout &&
 	       view_eq(a->unique_qualifier, b->unique_qualifier) &&
 	       view_eq(a->debug_verb, b->debug_verb) &&
-	       view_eq(a->debug_pool, b->debug_pool) && a->debug_ms == b->debug_ms;
+	       view_eq(a->debug_pool, b->debug_pool) && a->debug_ms == b->debug_ms &&
+	       view_eq(a->client_id, b->client_id) && a->generation == b->generation;
 }
 
 /* Decode with default limits; request or response decoder. */
@@ -99,6 +100,13 @@ static inline const struct sample *samples(size_t *n)
 		{ S("result 404 0 -1\r\n"), true },
 		{ S("value 4 6\r\nabcd"), true },
 		{ S("version 99\r\n"), true },
+		{ S("heartbeat host@12@ab.c:d_e-f 0 3\r\n"), false },
+		{ S("heartbeat c1 12 -4\r\nproducer pg\n"), false },
+		{ S("members grp 5\r\n"), false },
+		{ S("commit t g 3 4096 6\r\n"), false },
+		{ S("committed t g 3 7\r\n"), false },
+		{ S("notify grp 18446744073709551615 8\r\n"), true },
+		{ S("notify grp 1 -8\r\n"), true },
 	};
 	*n = sizeof(all) / sizeof(all[0]);
 	return all;

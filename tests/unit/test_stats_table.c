@@ -314,6 +314,7 @@ static void test_doc(void)
 static const char *const other_names[] = {
 	"pulsemq_build_info", "pulsemq_pool_queue_wait_seconds",
 	"pulsemq_command_duration_seconds",
+	"pulsemq_consumer_group_members", "pulsemq_consumer_group_lag_bytes",
 };
 
 /* name is a metric /metrics serves: a row's, another's, or a histogram's
