@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "client/cli_ctl.h"
 #include "client/pulsemq.h"
@@ -621,6 +623,18 @@ static int discover(struct cli *c, bool for_put, struct pulsemq_route **r, size_
 	return 0;
 }
 
+/* Where a one-shot producer starts its round: really random, as a pid
+ * stride (threads take pids too) can make every run of a script pick the
+ * same broker. */
+static size_t random_start(size_t n)
+{
+	unsigned r;
+
+	if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+		r = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+	return r % n;
+}
+
 /* Round robin from a random start; a broker that refuses (403 offline,
  * 503 busy) or cannot be reached gives its turn to the next one. */
 static int cluster_put(struct cli *c, const struct pulsemq_options *opt)
@@ -646,7 +660,7 @@ static int cluster_put(struct cli *c, const struct pulsemq_options *opt)
 		        strerror(errno));
 		return EXIT_USAGE;
 	}
-	size_t start = (size_t)(getpid() ^ time(NULL)) % n;
+	size_t start = random_start(n);
 	for (size_t i = 0; i < n; i++) {
 		const struct pulsemq_route *t = &r[(start + i) % n];
 		struct pulsemq_conn *conn;

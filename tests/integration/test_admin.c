@@ -30,7 +30,7 @@
 static const char unavailable_text[] =
 	"broker unavailable: it is offline and takes no new messages";
 
-static char sock_dir[64], sock_path[128], sock_opt[160];
+static char sock_dir[64], sock_path[108], sock_opt[160];
 
 static int admin_connect(void)
 {
