@@ -50,10 +50,11 @@ static bool post(struct handle h, struct io_msg *m)
 {
 	bool ok = false;
 
-	if (h.io >= rt.nio)
-		return false;
+	/* rt.io and rt.nio are read only while replies are open: the
+	 * runtime's teardown closes them and waits for posters in progress
+	 * before it frees the IO threads (a broker thread may push after). */
 	atomic_fetch_add(&rt.replies_busy, 1);
-	if (atomic_load(&rt.replies_open))
+	if (atomic_load(&rt.replies_open) && h.io < rt.nio)
 		ok = io_post_wait(rt.io[h.io], m, PUSH_POST_BUDGET_MS);
 	atomic_fetch_sub(&rt.replies_busy, 1);
 	return ok;
