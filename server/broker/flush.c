@@ -20,6 +20,13 @@
  * Answers that queue while a flusher works are left to this thread, which
  * the flusher wakes on its way out.
  *
+ * A transaction's commit joins the same batches (flush_wait_many): it
+ * names every partition it appended to and the end of its records there,
+ * and its continuation runs once one batch's flushes cover them all (or
+ * with the error of the first that does not), so concurrent commits and
+ * puts share one fsync per partition instead of each commit flushing its
+ * partitions itself.
+ *
  * flush_mode = async: puts are answered at once; this thread fsyncs every
  * dirty partition when a partition reaches its flush_threshold messages
  * (flush_note_async wakes it) and at least every flush_interval_ms.
@@ -36,6 +43,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,11 +58,13 @@
 
 struct ack {
 	struct request *req;
-	struct store_partition *p;
-	int64_t end;
 	size_t len;
 	char body[ACK_BODY_BYTES];
+	flush_done_fn done;             /* NULL: a put, answered 200 with body */
+	void *ctx;
 	struct ack *next;
+	size_t nneed;                   /* a put: 1 */
+	struct flush_need need[];
 };
 
 static struct {
@@ -92,26 +102,25 @@ static void flush_queued(void)
 	fl.flushing = false;
 }
 
-void flush_wait_ack(struct request *req, struct store_partition *p, int64_t end,
-                    const char *body, size_t len)
+static struct ack *ack_new(struct request *req, size_t nneed)
 {
-	struct ack *a = malloc(sizeof *a);
-	if (!a) {
-		/* The record is written; it becomes durable with the next flush,
-		 * but this put cannot wait for it: say so rather than guess. */
-		request_reply_resultf(req, 500, "out of memory while waiting for the flush; the "
-		                      "message may or may not be stored");
-		atomic_fetch_add(&store_svc.puts_failed, 1);
-		return;
-	}
+	struct ack *a = malloc(sizeof *a + nneed * sizeof a->need[0]);
+	if (!a)
+		return NULL;
 	a->req = req;
-	a->p = p;
-	a->end = end;
-	a->len = len < sizeof a->body ? len : sizeof a->body;
-	memcpy(a->body, body, a->len);
+	a->len = 0;
+	a->done = NULL;
+	a->ctx = NULL;
 	a->next = NULL;
+	a->nneed = nneed;
+	return a;
+}
+
+/* Queues a; flushes here when nobody else is at work or coming. */
+static void ack_queue(struct ack *a)
+{
 	/* Read before queuing: once queued, req may be answered and freed. */
-	bool alone = request_pool_queued(req) == 0;
+	bool alone = request_pool_queued(a->req) == 0;
 	pthread_mutex_lock(&fl.lock);
 	*fl.tail = a;
 	fl.tail = &a->next;
@@ -121,6 +130,58 @@ void flush_wait_ack(struct request *req, struct store_partition *p, int64_t end,
 	pthread_mutex_unlock(&fl.lock);
 	if (more)
 		pthread_cond_signal(&fl.cond);
+}
+
+void flush_wait_ack(struct request *req, struct store_partition *p, int64_t end,
+                    const char *body, size_t len)
+{
+	struct ack *a = ack_new(req, 1);
+	if (!a) {
+		/* The record is written; it becomes durable with the next flush,
+		 * but this put cannot wait for it: say so rather than guess. */
+		request_reply_resultf(req, 500, "out of memory while waiting for the flush; the "
+		                      "message may or may not be stored");
+		atomic_fetch_add(&store_svc.puts_failed, 1);
+		return;
+	}
+	a->need[0] = (struct flush_need){ p, end };
+	a->len = len < sizeof a->body ? len : sizeof a->body;
+	memcpy(a->body, body, a->len);
+	ack_queue(a);
+}
+
+/* Without memory to queue: flushes each partition here (correct, only
+ * without the sharing). */
+static void flush_each(const struct flush_need *need, size_t n, flush_done_fn done, void *ctx)
+{
+	char err[STORE_ERR_BYTES];
+	int64_t flushed;
+	for (size_t i = 0; i < n; i++) {
+		int rc = store_partition_flush(need[i].p, &flushed, err, sizeof err);
+		if (rc == 0 && flushed < need[i].end) {
+			rc = -EIO;
+			snprintf(err, sizeof err, "the flush did not cover it");
+		}
+		if (rc != 0) {
+			done(ctx, rc, err);
+			return;
+		}
+	}
+	done(ctx, 0, "");
+}
+
+void flush_wait_many(struct request *req, const struct flush_need *need, size_t n,
+                     flush_done_fn done, void *ctx)
+{
+	struct ack *a = ack_new(req, n);
+	if (!a) {
+		flush_each(need, n, done, ctx);
+		return;
+	}
+	memcpy(a->need, need, n * sizeof *need);
+	a->done = done;
+	a->ctx = ctx;
+	ack_queue(a);
 }
 
 bool flush_waiting(void)
@@ -175,6 +236,22 @@ static struct flushed_part *flush_once(struct flushed_part *fp, size_t *n,
 	return f;
 }
 
+/* A waiter of flush_wait_many: done with 0 when every partition's flush
+ * covers its end, else with the first failure. */
+static void answer_many(struct ack *a, struct flushed_part *fp, size_t *nfp,
+                        struct flushed_part *spare)
+{
+	for (size_t i = 0; i < a->nneed; i++) {
+		struct flushed_part *f = flush_once(fp, nfp, spare, a->need[i].p);
+		if (f->flushed < a->need[i].end) {
+			a->done(a->ctx, f->rc != 0 ? f->rc : -EIO,
+			        f->rc != 0 ? f->err : "the flush did not cover it");
+			return;
+		}
+	}
+	a->done(a->ctx, 0, "");
+}
+
 /* Answers one batch: every put whose record the flush covered gets 200.
  * One flusher at a time (fl.flushing), any thread. */
 static void answer_batch(struct ack *a)
@@ -185,8 +262,15 @@ static void answer_batch(struct ack *a)
 
 	while (a) {
 		struct ack *next = a->next;
-		struct flushed_part *f = flush_once(fp, &nfp, &spare, a->p);
-		if (f->flushed >= a->end) {
+		if (a->done) {
+			answer_many(a, fp, &nfp, &spare);
+			free(a);
+			a = next;
+			n++;
+			continue;
+		}
+		struct flushed_part *f = flush_once(fp, &nfp, &spare, a->need[0].p);
+		if (f->flushed >= a->need[0].end) {
 			request_reply_result(a->req, 200, a->body, a->len);
 			atomic_fetch_add(&store_svc.puts_acked, 1);
 		} else {

@@ -38,6 +38,19 @@ void flush_stop(void);
  * (200) once a flush covers end, or 500 if the flush fails. */
 void flush_wait_ack(struct request *req, struct store_partition *p, int64_t end,
                     const char *body, size_t len);
+/* A partition and the end of what a waiter appended to it. */
+struct flush_need {
+	struct store_partition *p;
+	int64_t end;
+};
+/* rc 0, or -errno with err (a message, valid during the call only). */
+typedef void (*flush_done_fn)(void *ctx, int rc, const char *err);
+/* Joins the group commit (either flush_mode): done runs, on whichever
+ * thread flushes, once one batch has flushed every need[i].p up to its end,
+ * or with the first failure. Every waiter's done runs before flush_stop()
+ * returns. req is the waiting request (whether others queue behind it). */
+void flush_wait_many(struct request *req, const struct flush_need *need, size_t n,
+                     flush_done_fn done, void *ctx);
 /* async mode: p got a message; wakes the flush thread at the threshold. */
 void flush_note_async(struct store_partition *p, int32_t threshold);
 /* Puts waiting for a group commit now (queued or being flushed). */

@@ -293,7 +293,6 @@ static void do_prepare(struct request *req, const struct pmq_msg *m)
 static void do_commit(struct request *req, const struct pmq_msg *m)
 {
 	bool two = m->tx_type == PMQ_TX_COMMIT_TWO_PHASE;
-	char err[STORE_ERR_BYTES];
 
 	pthread_mutex_lock(&tx_g.lock);
 	struct tx *t = find_or_reply(req, m->txkey, false);
@@ -314,8 +313,16 @@ static void do_commit(struct request *req, const struct pmq_msg *m)
 		         "been prepared.");
 		return;
 	}
+	t->commit_req = req;
 	set_busy(t);
-	int rc = tx_do_commit(t, err, sizeof err);
+	tx_do_commit(t); /* answered in tx_commit_done */
+}
+
+void tx_commit_done(struct tx *t, int rc, char *err)
+{
+	struct request *req = t->commit_req;
+
+	t->commit_req = NULL;
 	if (rc == 0) {
 		finish(t, true);
 		reply_ok(req);
@@ -340,8 +347,9 @@ static void do_commit(struct request *req, const struct pmq_msg *m)
 		reply_xa(req, XAER_RMERR, "commit failed, the branch stays prepared: %s", err);
 		return;
 	}
+	bool xa = t->xa;
 	finish(t, false);
-	if (t->xa)
+	if (xa)
 		reply_xa(req, XA_RBOTHER, "STORE COMMIT FAILED: Transaction rolled back. (%s)",
 		         err);
 	else

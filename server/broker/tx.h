@@ -95,6 +95,7 @@ struct tx {
 	uint64_t bytes;           /* staged payload bytes */
 	struct tx_bound *bounds;  /* while committing */
 	size_t nbounds;
+	struct request *commit_req; /* the COMMIT being answered */
 	struct wheel_entry timer;
 };
 
@@ -128,16 +129,23 @@ void tx_unlink(struct tx *t);
 struct tx **tx_local_bucket(struct handle h);
 struct tx *tx_find(const char *key, size_t keylen, bool xa, struct handle owner);
 void tx_proc(struct request *req, void *ctx);
+/* tx_do_commit's end: answers t->commit_req (any thread, no lock held). */
+void tx_commit_done(struct tx *t, int rc, char *err);
 
 /* tx_commit.c: t is TX_BUSY and out of reach of everything else. 0, or
  * -errno with err; on failure see each function for what state t is in. */
 int tx_do_prepare(struct tx *t, char *err, size_t errlen);
-int tx_do_commit(struct tx *t, char *err, size_t errlen);
+/* Commits t for t->commit_req; ends, now or from the group commit's
+ * flush, in exactly one tx_commit_done(t, rc, err): 0 (done and durable),
+ * -EINPROGRESS (the decision is logged, the messages not all appended or
+ * flushed: the next start finishes it) or another -errno (nothing done). */
+void tx_do_commit(struct tx *t);
 int tx_do_rollback_prepared(struct tx *t, char *err, size_t errlen);
 /* Appends t's messages of partition p as one batch (those not skipped,
- * skip indexed in put order; NULL: all) and flushes p. */
+ * skip indexed in put order; NULL: all), not flushed; *end: where the
+ * batch ends (durable once a flush of p covers it). */
 int tx_append_partition(struct tx *t, struct store_partition *p, const bool *skip,
-                        char *err, size_t errlen);
+                        int64_t *end, char *err, size_t errlen);
 
 /* tx_log.c */
 enum tx_rec { TXR_PREPARE = 1, TXR_COMMITTING = 2, TXR_COMMITTED = 3, TXR_ROLLED_BACK = 4 };

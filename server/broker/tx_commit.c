@@ -5,13 +5,17 @@
  *
  * Commit, all or nothing across a crash:
  *   1. COMMITTING {the transaction, its messages, each partition's end}
- *      is appended to the log and synced (group commit with other
- *      transactions' records);
+ *      is appended to the log and synced (the log's own group commit with
+ *      other transactions' records: it must be durable before the first
+ *      byte of the commit reaches a partition, so it cannot ride the
+ *      partitions' flush that follows);
  *   2. each partition's messages are appended as one batch
- *      (store_partition_append_batch: contiguous, one write), and every
- *      partition touched is flushed, which makes the batch readable;
- *   3. COMMITTED {id} is appended, not synced: when it is lost, recovery
- *      finds the records already there and appends nothing twice.
+ *      (store_partition_append_batch: contiguous, one write), and the
+ *      commit joins the puts' group commit (flush_wait_many), which
+ *      flushes every partition touched and so makes the batch readable;
+ *   3. once that flush covers every batch, COMMITTED {id} is appended, not
+ *      synced (when it is lost, recovery finds the records already there
+ *      and appends nothing twice), and the commit is answered.
  * A crash before 1 is durable leaves no trace (an unprepared transaction
  * is rolled back; a prepared one stays prepared); after it, recovery
  * completes the commit (tx_log.c).
@@ -24,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/broker/store_service.h"
 #include "server/broker/tx.h"
 
 /* The fault seam of the crash tests: with enable_debug_commands on, the
@@ -99,7 +104,7 @@ static int collect_bounds(struct tx *t)
 }
 
 int tx_append_partition(struct tx *t, struct store_partition *p, const bool *skip,
-                        char *err, size_t errlen)
+                        int64_t *end, char *err, size_t errlen)
 {
 	struct store_batch_msg *v = calloc(t->nmsgs, sizeof *v);
 	size_t n = 0, i = 0;
@@ -114,46 +119,85 @@ int tx_append_partition(struct tx *t, struct store_partition *p, const bool *ski
 	int rc = n ? store_partition_append_batch(p, v, n, &a, err, errlen) : 0;
 	free(v);
 	if (rc == 0) {
-		int64_t flushed;
-		rc = store_partition_flush(p, &flushed, err, errlen);
+		int64_t first;
+		if (n)
+			*end = a.end;
+		else
+			store_partition_bounds(p, &first, end);
 	}
 	return rc;
 }
 
-int tx_do_commit(struct tx *t, char *err, size_t errlen)
+/* The group commit covered every batch of t (rc 0) or failed. */
+static void commit_flushed(void *ctx, int rc, const char *ferr)
 {
-	int rc;
+	struct tx *t = ctx;
+	char err[STORE_ERR_BYTES];
 
-	if (t->nmsgs == 0)
-		return 0;
-	if (!t->id)
-		t->id = __atomic_add_fetch(&tx_g.next_id, 1, __ATOMIC_RELAXED);
-	if (collect_bounds(t) != 0) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	enum tx_logged before = t->logged;
-	crash_point("before_log");
-	rc = log_record(t, TXR_COMMITTING, err, errlen);
 	if (rc != 0) {
-		set_logged(t, before);
-		return rc;
-	}
-	crash_point("logged");
-	for (size_t i = 0; i < t->nbounds; i++) {
-		rc = tx_append_partition(t, t->bounds[i].p, NULL, err, errlen);
-		if (rc != 0)
-			return -EINPROGRESS; /* stays COMMITTING: recovery redoes it */
-		if (i == 0)
-			crash_point("partial");
+		snprintf(err, sizeof err, "%s", ferr);
+		tx_commit_done(t, -EINPROGRESS, err); /* stays COMMITTING */
+		return;
 	}
 	crash_point("appended");
 	set_logged(t, TXL_NONE);
-	char e2[256];
-	if (tx_log_finish(t->id, TXR_COMMITTED, false, e2, sizeof e2) != 0) {
+	if (tx_log_finish(t->id, TXR_COMMITTED, false, err, sizeof err) != 0) {
 		/* harmless: recovery finds the records and appends nothing */
 	}
-	return 0;
+	err[0] = '\0';
+	tx_commit_done(t, 0, err);
+}
+
+void tx_do_commit(struct tx *t)
+{
+	char err[STORE_ERR_BYTES] = "";
+	int rc;
+
+	if (t->nmsgs == 0) {
+		tx_commit_done(t, 0, err);
+		return;
+	}
+	if (!t->id)
+		t->id = __atomic_add_fetch(&tx_g.next_id, 1, __ATOMIC_RELAXED);
+	if (collect_bounds(t) != 0) {
+		snprintf(err, sizeof err, "out of memory");
+		tx_commit_done(t, -ENOMEM, err);
+		return;
+	}
+	enum tx_logged before = t->logged;
+	crash_point("before_log");
+	rc = log_record(t, TXR_COMMITTING, err, sizeof err);
+	if (rc != 0) {
+		set_logged(t, before);
+		tx_commit_done(t, rc, err);
+		return;
+	}
+	crash_point("logged");
+	struct flush_need *need = calloc(t->nbounds, sizeof *need);
+	for (size_t i = 0; i < t->nbounds; i++) {
+		int64_t end = 0;
+		rc = tx_append_partition(t, t->bounds[i].p, NULL, &end, err, sizeof err);
+		if (rc != 0) {
+			free(need);
+			tx_commit_done(t, -EINPROGRESS, err); /* recovery redoes it */
+			return;
+		}
+		if (need)
+			need[i] = (struct flush_need){ t->bounds[i].p, end };
+		if (i == 0)
+			crash_point("partial");
+	}
+	if (!need) {
+		/* no memory to describe the wait: flush each here */
+		for (size_t i = 0; i < t->nbounds && rc == 0; i++) {
+			int64_t flushed;
+			rc = store_partition_flush(t->bounds[i].p, &flushed, err, sizeof err);
+		}
+		commit_flushed(t, rc, err);
+		return;
+	}
+	flush_wait_many(t->commit_req, need, t->nbounds, commit_flushed, t);
+	free(need);
 }
 
 int tx_do_rollback_prepared(struct tx *t, char *err, size_t errlen)

@@ -327,7 +327,7 @@ static int scan_present(struct tx *t, struct store_partition *p, int64_t from, b
 /* Completes a commit that was decided before the crash. */
 static int redo_commit(struct tx *t, uint64_t *appended)
 {
-	char err[STORE_ERR_BYTES];
+	char err[STORE_ERR_BYTES] = "";
 	bool *skip = calloc(t->nmsgs ? t->nmsgs : 1, sizeof *skip);
 	if (!skip)
 		return -ENOMEM;
@@ -335,9 +335,14 @@ static int redo_commit(struct tx *t, uint64_t *appended)
 		size_t found = 0, want = 0, i = 0;
 		for (struct tx_msg *m = t->msgs; m; m = m->next, i++)
 			want += m->p == t->bounds[b].p;
+		int64_t end, flushed;
 		int rc = scan_present(t, t->bounds[b].p, t->bounds[b].from, skip, &found);
 		if (rc == 0 && found < want)
-			rc = tx_append_partition(t, t->bounds[b].p, skip, err, sizeof err);
+			rc = tx_append_partition(t, t->bounds[b].p, skip, &end, err, sizeof err);
+		/* also when all were there: they may be in the page cache only,
+		 * and COMMITTED is synced next */
+		if (rc == 0)
+			rc = store_partition_flush(t->bounds[b].p, &flushed, err, sizeof err);
 		if (rc != 0) {
 			pmq_log(PMQ_LOG_ERROR, "transaction log: cannot finish the commit of %s: %s",
 			        t->key, err);

@@ -109,6 +109,9 @@ static void transcript_errors(void)
 	tx_xchg_s(fd, "transaction TX:s:9 s COMMIT_ONE_PHASE 9\r\n",
 	          "result 500 48 9\r\nLocal transaction 'TX:s:9' has not been started.",
 	          "COMMIT of an unknown local transaction");
+	tx_xchg_s(fd, "transaction TX:s:9 s FORGET 12\r\n",
+	          "result 500 49 12\r\nXAException:code=-4,msg=TX:s:9 is not a valid xid",
+	          "FORGET of a local key: XAER_NOTA");
 	tx_xchg_s(fd, "transaction null s FORGET 10\r\n",
 	          "result 500 47 10\r\nXAException:code=-4,msg=null is not a valid xid",
 	          "FORGET null");
@@ -164,6 +167,12 @@ static void timeouts(void)
 	   "the prepared one did not time out");
 	tx_xchg_s(fd, "transaction null to RECOVER to-uq 6\r\n",
 	          "result 200 31 6\r\n" XP, "RECOVER lists it, filtered by its qualifier");
+	/* FORGET drops heuristic decisions only (§4.2): none are kept, the
+	 * prepared branch is untouched */
+	tx_xchg_s(fd, "transaction " XP " to FORGET to-uq 60\r\n", "result 200 0 60\r\n",
+	          "FORGET of a prepared branch: 200");
+	tx_xchg_s(fd, "transaction null to RECOVER to-uq 61\r\n",
+	          "result 200 31 61\r\n" XP, "and RECOVER still lists it");
 	tx_xchg_s(fd, "transaction " XP " to ROLLBACK to-uq 7\r\n", "result 200 0 7\r\n",
 	          "ROLLBACK");
 	int64_t ids[4];
@@ -395,6 +404,63 @@ static void busy_pool(void)
 	td_cleanup(&b);
 }
 
+/* A commit's partition flushes join the puts' group commit: with the next
+ * group commit held (debug sleep flush), COMMIT is not answered until it
+ * runs, and it is released by it (one more acknowledgement batched). */
+#define GC_STALL_MS 1500
+static bool gc_wait_stat(int port, const char *key, long long want)
+{
+	uint64_t end = td_now_ms() + TX_T_MS;
+	long long v;
+	while ((v = td_stat(port, "", key)) < want && td_now_ms() < end) {
+		struct pollfd none;
+		poll(&none, 0, 20);
+	}
+	return v == want;
+}
+static void commit_group_commit(void)
+{
+	struct td_daemon g;
+	const char *const set[] = { "num_partitions=2", "flush_mode=sync",
+		                    "enable_debug_commands=yes", NULL };
+	if (td_start(&g, set) != 0)
+		bail_out("cannot start pulsemqd");
+	int fd = td_connect(g.port);
+	char err[256], body[256];
+	tx_xchg_s(fd, "transaction TX:gc:1 gc BEGIN 1\r\n", "result 200 0 1\r\n",
+	          "group commit: BEGIN");
+	bool all = true;
+	for (int i = 0; i < 4; i++)
+		all &= tx_put(fd, "gc", i % 2, "group-commit", "TX:gc:1", 2 + i, NULL, err,
+		              sizeof err) > 0;
+	ok(all, "group commit: 4 puts over 2 partitions");
+	long long acks0 = td_stat(g.port, "", "store_acks_batched");
+	long long batches0 = td_stat(g.port, "", "store_flush_batches");
+	tx_xchg_s(fd, "debug sleep flush 1500 9\r\n", "result 200 0 9\r\n",
+	          "group commit: the next one sleeps 1500 ms first");
+	uint64_t t0 = td_now_ms();
+	td_sendf(fd, "transaction TX:gc:1 gc COMMIT_ONE_PHASE 10\r\n");
+	ok(tx_quiet(fd, 400), "COMMIT is not answered while the group commit is held");
+	int code = 0;
+	int32_t op = 0;
+	int rc = tx_read_result(fd, &code, body, sizeof body, &op);
+	uint64_t took = td_now_ms() - t0;
+	ok(rc == 0 && code == 200 && op == 10, "then answered 200 (%d %d %s)", rc, code, body);
+	ok(took >= GC_STALL_MS - 100, "after the held group commit ran (%llu ms)",
+	   (unsigned long long)took);
+	/* the batch is counted after its answers went out: poll for it */
+	ok(gc_wait_stat(g.port, "store_acks_batched", acks0 + 1),
+	   "the commit was released by a group commit");
+	ok(gc_wait_stat(g.port, "store_flush_batches", batches0 + 1), "by one");
+	is(td_stat(g.port, "", "store_flush_batches") - batches0, 1, "by exactly one");
+	int64_t got[8];
+	is(tx_read_ids(g.port, "gc", 0, got, 8) + tx_read_ids(g.port, "gc", 1, got, 8), 4,
+	   "its 4 messages are readable once it is answered");
+	close(fd);
+	td_stop(&g, 10000);
+	td_cleanup(&g);
+}
+
 int main(void)
 {
 	const char *const set[] = { "num_partitions=2", NULL };
@@ -409,6 +475,7 @@ int main(void)
 	bad_input();
 	limits();
 	busy_pool();
+	commit_group_commit();
 	abandoned();
 	is(td_stop(&d, 10000), 0, "clean stop");
 	td_cleanup(&d);
