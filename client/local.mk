@@ -82,3 +82,8 @@ TESTS += tests/integration/test_cluster3
 tests_integration_test_cluster3_SOURCES = tests/integration/test_cluster3.c
 tests_integration_test_cluster3_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
 tests_integration_test_cluster3_LDADD = libpulsemq.la libpmqtest.la libpmqproto.la $(ZK_LIBS)
+
+# quickstart.sh cluster: ZooKeeper and three brokers, the printed commands,
+# SIGTERM stops them all.
+TESTS += tests/integration/test_quickstart_cluster.sh
+EXTRA_DIST += tests/integration/test_quickstart_cluster.sh
