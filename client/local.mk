@@ -34,7 +34,8 @@ tests_unit_test_client_assign_LDADD = libpulsemq.la libpmqproto.la
 bin_PROGRAMS += pulsemq-bench
 noinst_HEADERS += client/bench.h client/bench_conn.h
 pulsemq_bench_SOURCES = client/bench.c client/bench_opts.c client/bench_worker.c \
-	client/bench_raw.c client/bench_verify.c client/bench_report.c client/bench_hist.c
+	client/bench_raw.c client/bench_verify.c client/bench_report.c client/bench_hist.c \
+	client/bench_consume.c
 # The programs carry the library's code inside (its sources, not the .so):
 # the pulsemq package then installs alone, `apt install ./pulsemq_*.deb`
 # needs no libpulsemq0.
