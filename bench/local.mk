@@ -28,3 +28,7 @@ EXTRA_DIST += bench/ab_rtt.sh
 noinst_PROGRAMS += bench/tx_bench
 bench_tx_bench_SOURCES = bench/tx_bench.c
 bench_tx_bench_LDADD = libpmqtest.la libpmqproto.la
+
+# reg_rss.py: RSS per registered client and the registration round trip
+# of a running pulsemqd (issue 12; doc/performance.md).
+EXTRA_DIST += bench/reg_rss.py

@@ -1,9 +1,12 @@
 /*
  * rtt_bench.c - `version` round trips per second over C connections with D
  * requests in flight on each, against pulsemqd or memcached (the same load
- * generator for both, so the ratio compares the servers).
+ * generator for both, so the ratio compares the servers). -m hb sends
+ * pulsemq `heartbeat` refreshes (LEN 0) instead, after one full
+ * registration per connection (`producer rttbench`): issue 12 asks that a
+ * refresh cost within 10% of a version.
  *
- *   rtt_bench [-m pmq|memcached] [-c CONNS] [-d DEPTH] [-t SECONDS] PORT
+ *   rtt_bench [-m pmq|memcached|hb] [-c CONNS] [-d DEPTH] [-t SECONDS] PORT
  *
  * One thread, epoll, non-blocking sockets on 127.0.0.1. Each answer sends
  * the next request on its connection. Answers in the first 10% of the run
@@ -35,7 +38,12 @@ struct conn {
 	size_t rlen;
 	unsigned inflight;
 	int32_t next_op;
+	int registered;      /* -m hb: the full registration went out */
 };
+
+enum rtt_mode { MODE_PMQ, MODE_MEMCACHED, MODE_HB };
+#define HB_BODY "producer rttbench\n"
+
 
 static uint64_t now_ns(void)
 {
@@ -44,14 +52,21 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int send_reqs(struct conn *c, unsigned n, int memcached)
+static int send_reqs(struct conn *c, unsigned n, int mode)
 {
 	char buf[32 * 1024];
 	size_t len = 0;
 
-	while (n-- > 0 && len + 32 < sizeof(buf)) {
-		if (memcached)
+	while (n-- > 0 && len + 64 < sizeof(buf)) {
+		if (mode == MODE_MEMCACHED)
 			len += (size_t)sprintf(buf + len, "version\r\n");
+		else if (mode == MODE_HB && !c->registered) {
+			len += (size_t)sprintf(buf + len, "heartbeat rtt-%d %zu %d\r\n%s", c->fd,
+			                       strlen(HB_BODY), (int)c->next_op++, HB_BODY);
+			c->registered = 1;
+		} else if (mode == MODE_HB)
+			len += (size_t)sprintf(buf + len, "heartbeat rtt-%d 0 %d\r\n", c->fd,
+			                       (int)c->next_op++);
 		else
 			len += (size_t)sprintf(buf + len, "version %d\r\n", (int)c->next_op++);
 		c->inflight++;
@@ -76,13 +91,13 @@ static int send_reqs(struct conn *c, unsigned n, int memcached)
 }
 
 /* Parses whole answers out of c->rbuf; returns how many, busy += non-200. */
-static int parse(struct conn *c, int memcached, unsigned long *busy)
+static int parse(struct conn *c, int mode, unsigned long *busy)
 {
 	size_t off = 0;
 	int n = 0;
 
 	for (;;) {
-		if (memcached) {
+		if (mode == MODE_MEMCACHED) {
 			char *eol = memmem(c->rbuf + off, c->rlen - off, "\r\n", 2);
 			if (!eol)
 				break;
@@ -113,18 +128,22 @@ static int parse(struct conn *c, int memcached, unsigned long *busy)
 
 int main(int argc, char **argv)
 {
-	int conns = 1, depth = 1, memcached = 0, opt, ep;
+	int conns = 1, depth = 1, mode = MODE_PMQ, opt, ep;
 	double seconds = 2.0;
 	unsigned long answered = 0, busy = 0, counted = 0;
 
 	while ((opt = getopt(argc, argv, "m:c:d:t:")) != -1) {
 		switch (opt) {
-		case 'm': memcached = strcmp(optarg, "memcached") == 0; break;
+		case 'm':
+			mode = !strcmp(optarg, "memcached") ? MODE_MEMCACHED
+			       : !strcmp(optarg, "hb")      ? MODE_HB
+			                                    : MODE_PMQ;
+			break;
 		case 'c': conns = atoi(optarg); break;
 		case 'd': depth = atoi(optarg); break;
 		case 't': seconds = atof(optarg); break;
 		default:
-			fprintf(stderr, "usage: rtt_bench [-m pmq|memcached] [-c CONNS] [-d DEPTH] "
+			fprintf(stderr, "usage: rtt_bench [-m pmq|memcached|hb] [-c CONNS] [-d DEPTH] "
 			        "[-t SECONDS] PORT\n");
 			return 2;
 		}
@@ -150,7 +169,7 @@ int main(int argc, char **argv)
 		epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
 	}
 	for (int i = 0; i < conns; i++)
-		if (send_reqs(&cs[i], (unsigned)depth, memcached) != 0)
+		if (send_reqs(&cs[i], (unsigned)depth, mode) != 0)
 			return 1;
 
 	uint64_t t0 = now_ns(), total_ns = (uint64_t)(seconds * 1e9);
@@ -177,12 +196,12 @@ int main(int argc, char **argv)
 			if (r < 0)
 				continue;
 			c->rlen += (size_t)r;
-			int got = parse(c, memcached, &busy);
+			int got = parse(c, mode, &busy);
 			if (got < 0)
 				return 1;
 			answered += (unsigned long)got;
 			c->inflight -= (unsigned)got;
-			if (got > 0 && send_reqs(c, (unsigned)got, memcached) != 0)
+			if (got > 0 && send_reqs(c, (unsigned)got, mode) != 0)
 				return 1;
 		}
 	}

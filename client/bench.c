@@ -77,6 +77,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	run.run_id = (uint32_t)(bench_now_ns() ^ (uint64_t)getpid() << 16);
+	if (o.consumers && bench_group_start(&run) < 0) {
+		static struct group_result gr; /* big: keep it off the stack */
+		bench_group_finish(&run, 0, &gr);
+		fprintf(stderr, "pulsemq-bench: %s\n", gr.text[0] ? gr.text : strerror(ENOMEM));
+		return 2;
+	}
 	pthread_barrier_init(&run.connected, NULL, (unsigned)o.threads + 1);
 	pthread_barrier_init(&run.go, NULL, (unsigned)o.threads + 1);
 	int started = 0;
@@ -123,16 +129,27 @@ int main(int argc, char **argv)
 	pthread_barrier_destroy(&run.connected);
 	pthread_barrier_destroy(&run.go);
 	if (run.abort) {
+		if (o.consumers) {
+			static struct group_result gr0;
+			bench_group_finish(&run, 0, &gr0);
+		}
 		rc = 2;
 		goto out;
 	}
 
+	static struct group_result gr; /* big: keep it off the stack */
+	if (o.consumers) {
+		static struct bench_stats warm, meas;
+		bench_stats_sum(&run, &warm, true);
+		bench_stats_sum(&run, &meas, false);
+		bench_group_finish(&run, warm.op[OP_PUT].codes[200] + meas.op[OP_PUT].codes[200], &gr);
+	}
 	struct verify_result vr;
 	if (o.verify)
 		bench_verify(&run, &vr);
 	static struct bench_stats sum;
 	bench_stats_sum(&run, &sum, false);
-	rc = bench_report(&run, &sum, o.verify ? &vr : NULL);
+	rc = bench_report(&run, &sum, o.verify ? &vr : NULL, o.consumers ? &gr : NULL);
 out:
 	for (int i = 0; i < o.threads; i++)
 		free(run.workers[i].acks);

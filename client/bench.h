@@ -33,6 +33,7 @@ struct bench_opts {
 	const char *topic;
 	const char *group;
 	int partitions;
+	int consumers;       /* --consumers: group members beside the producers */
 	double warmup_s;
 	bool json;
 	char *raw;           /* --raw bytes (escapes decoded), or NULL */
@@ -50,6 +51,7 @@ struct bench_opts {
 
 /* Statistics of one command (put, get, ...). Status codes are counted
  * each; local outcomes separately. */
+#define BENCH_MAX_CONSUMERS 1024 /* --consumers: one thread and connection each */
 #define BENCH_CODES 600
 struct op_stats {
 	uint64_t completed;          /* every completion, local failures included */
@@ -99,6 +101,7 @@ struct bench_run {
 	uint32_t run_id;             /* marks this run's messages (--verify) */
 	uint64_t *producer_seq;      /* per connection: puts issued (verify) */
 	int finished;                /* atomic: workers done */
+	struct bench_group *group;   /* --consumers, or NULL */
 };
 
 uint64_t bench_now_ns(void);
@@ -109,10 +112,34 @@ void *bench_worker_main(void *arg);
 /* Payload layout of a put, so that --verify can recognise it. */
 #define BENCH_MAGIC 0x504d5142u /* "PMQB" */
 #define BENCH_HEADER 20          /* magic, run, producer, seq (u64) */
-void bench_payload_fill(char *buf, size_t len, uint32_t run, uint32_t producer, uint64_t seq);
+/* From this size on, a put also carries when it was sent (u64 ns,
+ * monotonic) after the header, for --consumers' end-to-end latency. */
+#define BENCH_STAMPED (BENCH_HEADER + 8)
+void bench_payload_fill(char *buf, size_t len, uint32_t run, uint32_t producer, uint64_t seq,
+                        uint64_t sent_ns);
 /* 1 ours and intact, 0 not ours (another run), -1 ours but corrupted. */
 int bench_payload_check(const char *buf, size_t len, uint32_t run,
                         uint32_t *producer, uint64_t *seq);
+/* The send time of a payload of BENCH_STAMPED bytes or more. */
+uint64_t bench_payload_sent(const char *buf);
+
+/* --consumers (bench_consume.c): N members of --group on --topic, each a
+ * thread over the library's consumer API, counting first deliveries of
+ * this run's puts and their end-to-end latency (put sent -> delivered). */
+struct group_result {
+	uint64_t produced;           /* puts acknowledged 200 */
+	uint64_t delivered;          /* of those and this run's others: distinct */
+	uint64_t duplicates;         /* deliveries of a message already delivered */
+	uint64_t rebalances;         /* over all members, first assignments included */
+	double secs;                 /* first put sent -> last first delivery */
+	struct bench_hist e2e;       /* ns, first deliveries */
+	int error;                   /* a member could not open / poll */
+	char text[512];
+};
+int bench_group_start(struct bench_run *run);
+/* After the producers are joined: waits until every acknowledged put was
+ * delivered (or nothing arrived for a while), stops the members. */
+void bench_group_finish(struct bench_run *run, uint64_t produced, struct group_result *gr);
 
 struct verify_result {
 	uint64_t acked, found, missing, duplicated, corrupted, unacked, foreign;
@@ -123,7 +150,7 @@ void bench_verify(const struct bench_run *run, struct verify_result *vr);
 
 /* Prints the report (text or JSON); returns the process exit status. */
 int bench_report(const struct bench_run *run, const struct bench_stats *total_by_op,
-                 const struct verify_result *vr);
+                 const struct verify_result *vr, const struct group_result *gr);
 /* Sums workers' measured stats (atomic loads: workers may be running). */
 void bench_stats_sum(const struct bench_run *run, struct bench_stats *sum, bool warm);
 

@@ -29,7 +29,10 @@ static void usage(FILE *f)
 	      "  --mix P:G:V      put:get:version weights (0:0:1)\n"
 	      "  -s BYTES         put message size (100)\n"
 	      "  --topic NAME     topic (bench)\n"
-	      "  --group NAME     consumer group for get (bench)\n"
+	      "  --group NAME     consumer group for get and --consumers (bench)\n"
+	      "  --consumers N    N members of --group consume --topic beside the producers:\n"
+	      "                   end-to-end latency (put sent -> delivered), delivered/s,\n"
+	      "                   rebalances (puts only unless --mix; -s 28 or more)\n"
 	      "  --partitions N   partitions 0..N-1 used round-robin (1)\n"
 	      "  --warmup SECONDS run first, not measured (0)\n"
 	      "  --timeout MS     request timeout (5000)\n"
@@ -100,7 +103,7 @@ static char *unescape(const char *s, size_t *len)
 }
 
 enum { O_RATE = 256, O_MIX, O_TOPIC, O_GROUP, O_PARTS, O_WARMUP, O_JSON, O_RAW,
-       O_VERIFY, O_TIMEOUT, O_HEARTBEAT, O_HELP };
+       O_VERIFY, O_TIMEOUT, O_HEARTBEAT, O_CONSUMERS, O_HELP };
 
 /* -z: the topic's partitions and their brokers, once, before the run. */
 static int discover_routes(struct bench_opts *o)
@@ -139,6 +142,7 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 		{ "mix", required_argument, NULL, O_MIX },
 		{ "topic", required_argument, NULL, O_TOPIC },
 		{ "group", required_argument, NULL, O_GROUP },
+		{ "consumers", required_argument, NULL, O_CONSUMERS },
 		{ "partitions", required_argument, NULL, O_PARTS },
 		{ "warmup", required_argument, NULL, O_WARMUP },
 		{ "json", no_argument, NULL, O_JSON },
@@ -212,6 +216,10 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 		}
 		case O_TOPIC: o->topic = optarg; break;
 		case O_GROUP: o->group = optarg; break;
+		case O_CONSUMERS:
+			if (num(optarg, 1, BENCH_MAX_CONSUMERS, &v) < 0) return bad("consumer count", optarg);
+			o->consumers = (int)v;
+			break;
 		case O_PARTS:
 			if (num(optarg, 1, 1 << 20, &v) < 0) return bad("partition count", optarg);
 			o->partitions = (int)v;
@@ -274,6 +282,24 @@ int bench_parse(struct bench_opts *o, int argc, char **argv)
 		}
 		if (o->msg_size < BENCH_HEADER) {
 			fprintf(stderr, "pulsemq-bench: --verify needs -s %d or more\n", BENCH_HEADER);
+			return 2;
+		}
+	}
+	if (o->consumers) {
+		if (o->raw || o->zk) {
+			fputs("pulsemq-bench: --consumers needs one pulsemq broker: no --raw or -z\n", stderr);
+			return 2;
+		}
+		if (!mix_given) {
+			o->mix[0] = 1;
+			o->mix[1] = o->mix[2] = 0;
+		}
+		if (o->mix[0] == 0) {
+			fputs("pulsemq-bench: --consumers needs puts in the mix\n", stderr);
+			return 2;
+		}
+		if (o->msg_size < BENCH_STAMPED) {
+			fprintf(stderr, "pulsemq-bench: --consumers needs -s %d or more\n", BENCH_STAMPED);
 			return 2;
 		}
 	}

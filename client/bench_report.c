@@ -102,7 +102,7 @@ static void json_row(const char *name, const struct row *r, const struct op_stat
 }
 
 int bench_report(const struct bench_run *run, const struct bench_stats *sum,
-                 const struct verify_result *vr)
+                 const struct verify_result *vr, const struct group_result *gr)
 {
 	const struct bench_opts *o = run->o;
 	uint64_t end = sum->last_ns > run->warm_end ? sum->last_ns : run->warm_end;
@@ -133,6 +133,8 @@ int bench_report(const struct bench_run *run, const struct bench_stats *sum,
 	row_make(&total, secs, &r);
 	uint64_t lost = r.timeouts + r.lost;
 	bool verify_bad = vr && (vr->error || vr->missing || vr->duplicated || vr->corrupted);
+	bool group_bad = gr && (gr->error || gr->delivered < gr->produced);
+	double group_rate = gr && gr->secs > 0 ? (double)gr->delivered / gr->secs : 0;
 
 	if (o->json) {
 		printf("{\n  \"target\": \"%s:%d\",\n  \"mode\": \"%s\",\n"
@@ -160,6 +162,20 @@ int bench_report(const struct bench_run *run, const struct bench_stats *sum,
 			       (unsigned long long)vr->missing, (unsigned long long)vr->duplicated,
 			       (unsigned long long)vr->corrupted, (unsigned long long)vr->unacked,
 			       (unsigned long long)vr->foreign, vr->error ? vr->text : "");
+		if (gr)
+			printf(",\n  \"consumers\": {\"group\": \"%s\", \"members\": %d, "
+			       "\"produced\": %llu, \"delivered\": %llu, \"duplicates\": %llu, "
+			       "\"delivered_per_sec\": %.1f, \"rebalances\": %llu, "
+			       "\"e2e_latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, "
+			       "\"p99.9\": %.1f, \"max\": %.1f}, \"error\": \"%s\"}",
+			       o->group, o->consumers, (unsigned long long)gr->produced,
+			       (unsigned long long)gr->delivered, (unsigned long long)gr->duplicates,
+			       group_rate, (unsigned long long)gr->rebalances,
+			       us(bench_hist_percentile(&gr->e2e, 50)),
+			       us(bench_hist_percentile(&gr->e2e, 90)),
+			       us(bench_hist_percentile(&gr->e2e, 99)),
+			       us(bench_hist_percentile(&gr->e2e, 99.9)),
+			       us(gr->e2e.count ? gr->e2e.max : 0), gr->error ? gr->text : "");
 		printf("\n}\n");
 	} else {
 		printf("%s:%d %s, %d connection%s x %d in flight, %d thread%s, %s, %.2f s measured\n",
@@ -188,6 +204,21 @@ int bench_report(const struct bench_run *run, const struct bench_stats *sum,
 			       (unsigned long long)vr->found, (unsigned long long)vr->missing,
 			       (unsigned long long)vr->duplicated, (unsigned long long)vr->corrupted,
 			       (unsigned long long)vr->unacked, (unsigned long long)vr->foreign);
+		if (gr) {
+			printf("consumers: group %s, %d members: %llu produced, %llu delivered, "
+			       "%llu duplicates, %.1f delivered/s, %llu rebalances%s%s\n",
+			       o->group, o->consumers, (unsigned long long)gr->produced,
+			       (unsigned long long)gr->delivered, (unsigned long long)gr->duplicates,
+			       group_rate, (unsigned long long)gr->rebalances, gr->error ? ": " : "",
+			       gr->error ? gr->text : "");
+			printf("e2e (put sent -> delivered) us: p50 %.1f  p90 %.1f  p99 %.1f  "
+			       "p99.9 %.1f  max %.1f\n",
+			       us(bench_hist_percentile(&gr->e2e, 50)),
+			       us(bench_hist_percentile(&gr->e2e, 90)),
+			       us(bench_hist_percentile(&gr->e2e, 99)),
+			       us(bench_hist_percentile(&gr->e2e, 99.9)),
+			       us(gr->e2e.count ? gr->e2e.max : 0));
+		}
 	}
 	fflush(stdout);
 	if (stalled) {
@@ -197,6 +228,11 @@ int bench_report(const struct bench_run *run, const struct bench_stats *sum,
 	if (perr || lost) {
 		fprintf(stderr, "pulsemq-bench: %llu protocol errors, %llu lost responses\n",
 		        (unsigned long long)perr, (unsigned long long)lost);
+		return 1;
+	}
+	if (group_bad) {
+		fprintf(stderr, "pulsemq-bench: consumers delivered %llu of %llu puts\n",
+		        (unsigned long long)gr->delivered, (unsigned long long)gr->produced);
 		return 1;
 	}
 	return verify_bad ? 1 : 0;

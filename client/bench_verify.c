@@ -33,7 +33,18 @@ static char pattern(uint64_t seq, size_t i)
 	return (char)('a' + (seq * 7 + i) % 26);
 }
 
-void bench_payload_fill(char *buf, size_t len, uint32_t run, uint32_t producer, uint64_t seq)
+static size_t pattern_start(size_t len)
+{
+	return len >= BENCH_STAMPED ? BENCH_STAMPED : BENCH_HEADER;
+}
+
+uint64_t bench_payload_sent(const char *buf)
+{
+	return (uint64_t)get32(buf + BENCH_HEADER) << 32 | get32(buf + BENCH_HEADER + 4);
+}
+
+void bench_payload_fill(char *buf, size_t len, uint32_t run, uint32_t producer, uint64_t seq,
+                        uint64_t sent_ns)
 {
 	if (len < BENCH_HEADER) {
 		memset(buf, 'x', len);
@@ -44,7 +55,11 @@ void bench_payload_fill(char *buf, size_t len, uint32_t run, uint32_t producer, 
 	put32(buf + 8, producer);
 	put32(buf + 12, (uint32_t)(seq >> 32));
 	put32(buf + 16, (uint32_t)seq);
-	for (size_t i = BENCH_HEADER; i < len; i++)
+	if (len >= BENCH_STAMPED) {
+		put32(buf + BENCH_HEADER, (uint32_t)(sent_ns >> 32));
+		put32(buf + BENCH_HEADER + 4, (uint32_t)sent_ns);
+	}
+	for (size_t i = pattern_start(len); i < len; i++)
 		buf[i] = pattern(seq, i);
 }
 
@@ -55,7 +70,7 @@ int bench_payload_check(const char *buf, size_t len, uint32_t run,
 		return 0;
 	*producer = get32(buf + 8);
 	*seq = (uint64_t)get32(buf + 12) << 32 | get32(buf + 16);
-	for (size_t i = BENCH_HEADER; i < len; i++)
+	for (size_t i = pattern_start(len); i < len; i++)
 		if (buf[i] != pattern(*seq, i))
 			return -1;
 	return 1;

@@ -156,7 +156,8 @@ static int submit_one(struct wstate *ws, struct bconn *bc, uint64_t start)
 	case OP_PUT:
 		seq = ws->run->producer_seq[bc->gid];
 		if (ws->o->msg_size)
-			bench_payload_fill(bc->payload, ws->o->msg_size, ws->run->run_id, bc->gid, seq);
+			bench_payload_fill(bc->payload, ws->o->msg_size, ws->run->run_id, bc->gid, seq,
+			                   start);
 		rc = pulsemq_submit_put(bc->pc, ws->o->topic, part, bc->payload, ws->o->msg_size,
 		                        0, on_response, q);
 		break;

@@ -22,6 +22,9 @@
 
 #define CONSUMER_MAX_PARTS 1024
 #define CONSUMER_WAIT_MS 100 /* a caught-up poll waits this long per round */
+/* A topic that does not exist yet (no put so far) brings no notify when
+ * its first put creates it: look again this often. */
+#define CONSUMER_TOPIC_RECHECK_MS 200
 
 struct kpart {
 	int32_t id;
@@ -38,6 +41,7 @@ struct pulsemq_consumer {
 	struct kpart parts[CONSUMER_MAX_PARTS];
 	int nparts;
 	uint64_t rebalances, last_commit_ms;
+	uint64_t topic_recheck_ms;   /* 0, or when to look for the absent topic again */
 };
 
 static uint64_t now_ms(void)
@@ -184,6 +188,7 @@ static void rebalance(struct pulsemq_consumer *k)
 		k->rebalance = true; /* not seen as a member yet: again next poll */
 		return;
 	}
+	k->topic_recheck_ms = nparts == 0 ? now_ms() + CONSUMER_TOPIC_RECHECK_MS : 0;
 	int n = pulsemq_assign_averagely(nparts, count, idx, &first);
 	if (n > CONSUMER_MAX_PARTS)
 		n = CONSUMER_MAX_PARTS;
@@ -279,6 +284,8 @@ int pulsemq_consumer_poll(struct pulsemq_consumer *k, int timeout_ms, pulsemq_me
 		int rc = pulsemq_poll(k->c, 0);
 		if (rc == -ENOTCONN)
 			return rc;
+		if (k->topic_recheck_ms && now_ms() >= k->topic_recheck_ms)
+			k->rebalance = true;
 		if (k->rebalance && pulsemq_connected(k->c))
 			rebalance(k);
 		int delivered = 0;

@@ -34,7 +34,8 @@ tests_unit_test_client_assign_LDADD = libpulsemq.la libpmqproto.la
 bin_PROGRAMS += pulsemq-bench
 noinst_HEADERS += client/bench.h client/bench_conn.h
 pulsemq_bench_SOURCES = client/bench.c client/bench_opts.c client/bench_worker.c \
-	client/bench_raw.c client/bench_verify.c client/bench_report.c client/bench_hist.c
+	client/bench_raw.c client/bench_verify.c client/bench_report.c client/bench_hist.c \
+	client/bench_consume.c
 # The programs carry the library's code inside (its sources, not the .so):
 # the pulsemq package then installs alone, `apt install ./pulsemq_*.deb`
 # needs no libpulsemq0.
@@ -52,7 +53,7 @@ pulsemq_CFLAGS = $(AM_CFLAGS) $(ZK_CFLAGS)
 # Against the real daemon: the library, the CLI, the bench.
 CLIENT_INTEGRATION_TESTS = tests/integration/test_client tests/integration/test_cli \
 	tests/integration/test_bench tests/integration/test_tx_client \
-	tests/integration/test_client_groups
+	tests/integration/test_client_groups tests/integration/test_cli_consume
 check_PROGRAMS += $(CLIENT_INTEGRATION_TESTS)
 TESTS += $(CLIENT_INTEGRATION_TESTS)
 noinst_HEADERS += tests/integration/test_cli_run.h
@@ -60,6 +61,8 @@ tests_integration_test_client_SOURCES = tests/integration/test_client.c
 tests_integration_test_client_LDADD = libpulsemq.la libpmqtest.la libpmqproto.la
 tests_integration_test_cli_SOURCES = tests/integration/test_cli.c
 tests_integration_test_cli_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_cli_consume_SOURCES = tests/integration/test_cli_consume.c
+tests_integration_test_cli_consume_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_tx_client_SOURCES = tests/integration/test_tx_client.c
 tests_integration_test_tx_client_LDADD = libpulsemq.la libpmqtest.la libpmqproto.la
 tests_integration_test_client_groups_SOURCES = tests/integration/test_client_groups.c

@@ -54,7 +54,7 @@ tests_integration_test_tx_crash_LDADD = libpmqtest.la libpmqproto.la
 
 # Client registration, groups, notify and committed offsets (issue 12).
 REG_INTEGRATION_TESTS = tests/integration/test_registration tests/integration/test_groups_notify \
-	tests/integration/test_offsets
+	tests/integration/test_offsets tests/integration/test_registration_storm
 check_PROGRAMS += $(REG_INTEGRATION_TESTS)
 TESTS += $(REG_INTEGRATION_TESTS)
 noinst_HEADERS += tests/integration/reg_util.h
@@ -62,5 +62,7 @@ tests_integration_test_registration_SOURCES = tests/integration/test_registratio
 tests_integration_test_registration_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_groups_notify_SOURCES = tests/integration/test_groups_notify.c
 tests_integration_test_groups_notify_LDADD = libpmqtest.la libpmqproto.la
+tests_integration_test_registration_storm_SOURCES = tests/integration/test_registration_storm.c
+tests_integration_test_registration_storm_LDADD = libpmqtest.la libpmqproto.la
 tests_integration_test_offsets_SOURCES = tests/integration/test_offsets.c
 tests_integration_test_offsets_LDADD = libpmqtest.la libpmqproto.la

@@ -1,7 +1,7 @@
 /*
  * test_bench.c - pulsemq-bench against the real daemon: a short run whose
  * reported counts agree with the daemon's own stats, JSON output, exit
- * codes, and --verify when the store serves puts.
+ * codes, --verify when the store serves puts, and --consumers.
  */
 #include <config.h>
 
@@ -15,6 +15,7 @@
 #include "tests/tap.h"
 
 #define RUN_MS 60000
+#define E2E_BOUND_US 5000000 /* generous; a missed topic costs 10 s */
 
 static const char *bench;
 static char port_s[16];
@@ -116,6 +117,31 @@ int main(void)
 	is(json_num(r.out, "\"verify\"", "missing"), 0, "none missing");
 	is(json_num(r.out, "\"verify\"", "duplicated"), 0, "none duplicated");
 	is(json_num(r.out, "\"verify\"", "corrupted"), 0, "none corrupted");
+
+	/* Consumer-group load: 3 members of a group beside 2 producers, on a
+	 * topic that does not exist before the run (so the members must find
+	 * it when the first put creates it, not at their next heartbeat 10 s
+	 * later: e2e p99 below E2E_BOUND_US says they did). */
+	BENCH("-n", "2000", "-c", "2", "-P", "8", "--consumers", "3", "--group", "bg",
+	      "--topic", "grouptest", "--partitions", "2", "--json");
+	is(r.status, 0, "--consumers 3: exit 0");
+	long long produced = json_num(r.out, "\"consumers\"", "produced");
+	is(produced, 2000, "2000 puts produced");
+	is(json_num(r.out, "\"consumers\"", "delivered"), produced, "every one delivered");
+	ok(json_num(r.out, "\"consumers\"", "duplicates") >= 0, "duplicates reported");
+	ok(json_num(r.out, "\"consumers\"", "delivered_per_sec") > 0, "delivered/s reported");
+	ok(json_num(r.out, "\"consumers\"", "rebalances") >= 3,
+	   "each member assigned at least once (%lld rebalances)",
+	   json_num(r.out, "\"consumers\"", "rebalances"));
+	long long e2e = json_num(r.out, "\"e2e_latency_us\"", "p99");
+	ok(e2e > 0 && e2e < E2E_BOUND_US, "e2e p99 %lld us, below %d us", e2e, E2E_BOUND_US);
+	BENCH("-n", "200", "--consumers", "2", "--group", "bg2", "--topic", "grouptest",
+	      "--partitions", "2");
+	ok(r.status == 0 && strstr(r.out, "consumers: group bg2, 2 members: 200 produced, 200 delivered") &&
+	   strstr(r.out, "e2e (put sent -> delivered) us: p50 "),
+	   "the table names the group, produced, delivered and e2e percentiles");
+	BENCH("-n", "10", "--consumers", "1", "-s", "20");
+	is(r.status, 2, "--consumers with messages too small for the timestamp: exit 2");
 
 	/* Exit codes. */
 	BENCH("--mix", "1:x");
