@@ -289,6 +289,68 @@ static int do_roll(struct store_partition *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* The last segment, ready to take total bytes: refused after a failed
+ * flush, rolled over when full, its descriptor pinned and the space
+ * reserved. Returns the descriptor (*out pinned; segment_unpin() after the
+ * write) or -errno with err set. what names the bytes in the message.
+ * Partition lock held. */
+static int tail_open(struct store_partition *p, size_t total, const char *what,
+                     struct store_segment **out, char *err, size_t errlen)
+{
+	if (p->failed) {
+		snprintf(err, errlen, "partition %s-%d refuses writes since a flush failed (%s); "
+		         "check the disk and restart the broker", p->topic, p->id,
+		         strerror(-p->failed));
+		return -EROFS;
+	}
+	struct store_segment *s = p->segs[p->nsegs - 1];
+	if (s->size > 0 && s->size + (int64_t)total > p->segment_bytes) {
+		int rc = do_roll(p, err, errlen);
+		if (rc != 0)
+			return rc;
+		s = p->segs[p->nsegs - 1];
+	}
+	int fd = segment_pin(s, err, errlen);
+	if (fd < 0)
+		return fd;
+	int rc = do_reserve(p, s, fd, (int64_t)total);
+	if (rc != 0) {
+		store_errf(err, errlen, -rc, "no space for a %zu-byte %s in %s/%s", total, what,
+		           p->dir, s->name);
+		segment_unpin(s);
+		return rc;
+	}
+	*out = s;
+	return fd;
+}
+
+/* Writes nrec records (total bytes) at the end of s and counts them.
+ * Partition lock held. */
+static int tail_write(struct store_partition *p, struct store_segment *s, int fd,
+                      const unsigned char *rec, size_t total, size_t nrec, char *err,
+                      size_t errlen)
+{
+	int rc = write_all(p->st, fd, rec, total, (off_t)s->size);
+	if (rc != 0) {
+		store_errf(err, errlen, -rc, "write to %s/%s failed", p->dir, s->name);
+		/* Cut what may have reached the file; the next append writes at
+		 * the same place anyway, and recovery would cut it by checksum. */
+		if (ftruncate(fd, (off_t)s->size) == 0)
+			s->reserved = s->size;
+		return rc;
+	}
+	s->size += (int64_t)total;
+	if (s->reserved < s->size)
+		s->reserved = s->size; /* written past a statvfs-checked end */
+	p->written_end += (int64_t)total;
+	p->unflushed += nrec;
+	p->appended += nrec;
+	p->last_append_ms = store_wall_ms();
+	atomic_fetch_add(&p->st->appends, nrec);
+	atomic_fetch_add(&p->st->append_bytes, total);
+	return 0;
+}
+
 int store_partition_append(struct store_partition *p, int32_t flag, const void *payload,
                            size_t len, struct store_append *out, char *err, size_t errlen)
 {
@@ -312,54 +374,17 @@ int store_partition_append(struct store_partition *p, int32_t flag, const void *
 	memcpy(rec + STORE_RECORD_HEADER, payload, len);
 
 	pthread_mutex_lock(&p->lock);
-	if (p->failed) {
-		rc = -EROFS;
-		snprintf(err, errlen, "partition %s-%d refuses writes since a flush failed (%s); "
-		         "check the disk and restart the broker", p->topic, p->id,
-		         strerror(-p->failed));
-		goto out_unlock;
-	}
-	struct store_segment *s = p->segs[p->nsegs - 1];
-	if (s->size > 0 && s->size + (int64_t)total > p->segment_bytes) {
-		rc = do_roll(p, err, errlen);
-		if (rc != 0)
-			goto out_unlock;
-		s = p->segs[p->nsegs - 1];
-	}
-	int fd = segment_pin(s, err, errlen);
+	struct store_segment *s;
+	int fd = tail_open(p, total, "record", &s, err, errlen);
 	if (fd < 0) {
 		rc = fd;
 		goto out_unlock;
-	}
-	rc = do_reserve(p, s, fd, (int64_t)total);
-	if (rc != 0) {
-		store_errf(err, errlen, -rc, "no space for a %zu-byte record in %s/%s", total,
-		           p->dir, s->name);
-		goto out_unpin;
 	}
 	out->msgid = msgid_next(&p->st->ids, msgid_now_ms());
 	out->offset = p->written_end;
 	out->end = p->written_end + (int64_t)total;
 	store_record_header(rec, out->msgid, flag, payload, len);
-	rc = write_all(p->st, fd, rec, total, (off_t)s->size);
-	if (rc != 0) {
-		store_errf(err, errlen, -rc, "write to %s/%s failed", p->dir, s->name);
-		/* Cut what may have reached the file; the next append writes at
-		 * the same place anyway, and recovery would cut it by checksum. */
-		if (ftruncate(fd, (off_t)s->size) == 0)
-			s->reserved = s->size;
-		goto out_unpin;
-	}
-	s->size += (int64_t)total;
-	if (s->reserved < s->size)
-		s->reserved = s->size; /* written past a statvfs-checked end */
-	p->written_end += (int64_t)total;
-	p->unflushed++;
-	p->appended++;
-	p->last_append_ms = store_wall_ms();
-	atomic_fetch_add(&p->st->appends, 1);
-	atomic_fetch_add(&p->st->append_bytes, total);
-out_unpin:
+	rc = tail_write(p, s, fd, rec, total, 1, err, errlen);
 	segment_unpin(s);
 out_unlock:
 	pthread_mutex_unlock(&p->lock);
@@ -412,51 +437,16 @@ int store_partition_append_batch(struct store_partition *p,
 		return rc;
 	}
 	pthread_mutex_lock(&p->lock);
-	if (p->failed) {
-		rc = -EROFS;
-		snprintf(err, errlen, "partition %s-%d refuses writes since a flush failed (%s); "
-		         "check the disk and restart the broker", p->topic, p->id,
-		         strerror(-p->failed));
-		goto out_unlock;
-	}
-	struct store_segment *s = p->segs[p->nsegs - 1];
-	if (s->size > 0 && s->size + (int64_t)total > p->segment_bytes) {
-		rc = do_roll(p, err, errlen);
-		if (rc != 0)
-			goto out_unlock;
-		s = p->segs[p->nsegs - 1];
-	}
-	int fd = segment_pin(s, err, errlen);
+	struct store_segment *s;
+	int fd = tail_open(p, total, "batch", &s, err, errlen);
 	if (fd < 0) {
 		rc = fd;
 		goto out_unlock;
 	}
-	rc = do_reserve(p, s, fd, (int64_t)total);
-	if (rc != 0) {
-		store_errf(err, errlen, -rc, "no space for a %zu-byte batch in %s/%s", total,
-		           p->dir, s->name);
-		goto out_unpin;
-	}
 	out->msgid = n ? msgs[0].msgid : 0;
 	out->offset = p->written_end;
 	out->end = p->written_end + (int64_t)total;
-	rc = write_all(p->st, fd, rec, total, (off_t)s->size);
-	if (rc != 0) {
-		store_errf(err, errlen, -rc, "write to %s/%s failed", p->dir, s->name);
-		if (ftruncate(fd, (off_t)s->size) == 0)
-			s->reserved = s->size;
-		goto out_unpin;
-	}
-	s->size += (int64_t)total;
-	if (s->reserved < s->size)
-		s->reserved = s->size;
-	p->written_end += (int64_t)total;
-	p->unflushed += n;
-	p->appended += n;
-	p->last_append_ms = store_wall_ms();
-	atomic_fetch_add(&p->st->appends, n);
-	atomic_fetch_add(&p->st->append_bytes, total);
-out_unpin:
+	rc = tail_write(p, s, fd, rec, total, n, err, errlen);
 	segment_unpin(s);
 out_unlock:
 	pthread_mutex_unlock(&p->lock);

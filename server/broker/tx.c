@@ -290,6 +290,21 @@ static void do_prepare(struct request *req, const struct pmq_msg *m)
 	request_reply_result(req, 200, "0", 1);
 }
 
+/* A commit or rollback of a transaction another one is finishing: refused
+ * (and the lock released) in the wording of its kind. Lock held. */
+static bool refused_busy(struct request *req, struct tx *t, const char *verb)
+{
+	if (t->state != TX_BUSY)
+		return false;
+	pthread_mutex_unlock(&tx_g.lock);
+	if (t->xa)
+		reply_xa(req, XAER_PROTO, "Cannot call %s now.", verb);
+	else
+		request_reply_resultf(req, 500, "Local transaction '%s' is being finished already.",
+		                      t->key);
+	return true;
+}
+
 static void do_commit(struct request *req, const struct pmq_msg *m)
 {
 	bool two = m->tx_type == PMQ_TX_COMMIT_TWO_PHASE;
@@ -298,15 +313,8 @@ static void do_commit(struct request *req, const struct pmq_msg *m)
 	struct tx *t = find_or_reply(req, m->txkey, false);
 	if (!t)
 		return;
-	if (t->state == TX_BUSY) {
-		pthread_mutex_unlock(&tx_g.lock);
-		if (t->xa)
-			reply_xa(req, XAER_PROTO, "Cannot call commit now.");
-		else
-			request_reply_resultf(req, 500, "Local transaction '%s' is being finished "
-			                      "already.", t->key);
+	if (refused_busy(req, t, "commit"))
 		return;
-	}
 	if (t->xa && two && t->state != TX_PREPARED) {
 		pthread_mutex_unlock(&tx_g.lock);
 		reply_xa(req, XAER_PROTO, "Cannot do 2 phase commit if the transaction has not "
@@ -365,15 +373,8 @@ static void do_rollback(struct request *req, const struct pmq_msg *m)
 	struct tx *t = find_or_reply(req, m->txkey, false);
 	if (!t)
 		return;
-	if (t->state == TX_BUSY) {
-		pthread_mutex_unlock(&tx_g.lock);
-		if (t->xa)
-			reply_xa(req, XAER_PROTO, "Cannot call rollback now.");
-		else
-			request_reply_resultf(req, 500, "Local transaction '%s' is being finished "
-			                      "already.", t->key);
+	if (refused_busy(req, t, "rollback"))
 		return;
-	}
 	if (t->state != TX_PREPARED) {
 		tx_unlink(t);
 		pthread_mutex_unlock(&tx_g.lock);
